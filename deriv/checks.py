@@ -1,0 +1,382 @@
+"""The checking ladder: one function per kind of step, each returning an immutable Verdict.
+
+Order for a relation step (DESIGN §3): numeric screen first (float64 nominates, 50/80 digits
+decide: a confirmed mismatch is a refutation and ends the step), then cheap symbolic rewrites,
+then heavy symbolic work, each under a sub-budget. `proved` comes only from a symbolic proof, and
+only when the numeric screen did not contradict it (a guard against sympy bugs).
+Everything runs in a forked child killed at the step's time budget (see budget.py).
+"""
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from typing import Any, Callable, Iterable, Mapping
+
+import mpmath
+import sympy as sp
+
+from . import budget as budgets
+from .budget import BudgetExceeded, alarm
+from .domain import Domain, stable_seed
+from .lowering import Lowered, LoweringError
+from .numeric import PRECISIONS, ScreenResult, screen
+from .symbolic import Attempt, prove_zero_cheap, prove_zero_heavy
+from .verdict import Status, Verdict
+
+RELATIONS = ("eq", "le", "ge", "lt", "gt", "const")
+HEAVY_HINTS = ("simplify", "integrate")
+
+
+@dataclass(frozen=True)
+class Budgets:
+    """Seconds allowed: the whole step (hard kill), and each symbolic strategy (alarm)."""
+
+    step: float = 120.0
+    cheap: float = 5.0
+    heavy: float = 20.0
+
+    @classmethod
+    def for_timeout(cls, timeout: float | None) -> "Budgets":
+        if timeout is None:
+            return cls()
+        return cls(step=timeout, cheap=min(5.0, timeout / 4), heavy=min(20.0, timeout / 2))
+
+
+# -- public entry points (DESIGN §6) --------------------------------------------------------
+
+def check(lhs, rhs, relation: str = "eq", *, domain: Mapping | None = None,
+          wrt: Iterable[sp.Symbol] | None = None, timeout: float | None = None,
+          hint: str | None = None, isolate: bool = True) -> Verdict:
+    """Check `lhs <relation> rhs` over `domain` and return its Verdict."""
+    if relation not in RELATIONS:
+        return Verdict(Status.ERROR, "input", f"unknown relation {relation!r}; use one of {RELATIONS}")
+    limits = Budgets.for_timeout(timeout)
+    return _isolated(_check_relation, (lhs, rhs, relation, domain, tuple(wrt or ()), limits, hint),
+                     limits.step, isolate)
+
+
+def check_limit(expr, var, point, value, *, direction: str = "+-", domain: Mapping | None = None,
+                timeout: float | None = None, isolate: bool = True) -> Verdict:
+    """Check lim_{var -> point} expr = value (direction "+", "-" or "+-")."""
+    limits = Budgets.for_timeout(timeout)
+    return _isolated(_check_limit, (expr, var, point, value, direction, domain, limits),
+                     limits.step, isolate)
+
+
+@dataclass(frozen=True)
+class ExperimentResult:
+    """What an experiment step's function returns: whether the claim held, and its evidence."""
+
+    holds: bool
+    detail: str
+    evidence: Mapping[str, Any] = field(default_factory=dict)
+
+
+def check_experiment(run: Callable[[], ExperimentResult], *, timeout: float | None = None,
+                     isolate: bool = True) -> Verdict:
+    """Run an experiment (e.g. an optimiser) whose outcome supports a claim: numeric at best."""
+    limits = Budgets.for_timeout(timeout)
+    return _isolated(_check_experiment, (run,), limits.step, isolate)
+
+
+def _isolated(fn, args, seconds: float, isolate: bool) -> Verdict:
+    start = time.monotonic()
+    if isolate:
+        outcome = budgets.run(_guarded, fn, args, seconds=seconds)
+        elapsed = time.monotonic() - start
+        if outcome.timed_out:
+            return Verdict(Status.UNKNOWN, "budget", f"timed out after {seconds:g} s", seconds=elapsed)
+        if outcome.error:
+            return Verdict(Status.ERROR, "crash", outcome.error, seconds=elapsed)
+        verdict = outcome.value
+    else:
+        verdict = _guarded(fn, args)
+    return verdict.with_seconds(time.monotonic() - start)
+
+
+def _guarded(fn, args) -> Verdict:
+    try:
+        return fn(*args)
+    except BudgetExceeded as exc:
+        return Verdict(Status.UNKNOWN, "budget", str(exc))
+    except (sp.SympifyError, TypeError, ValueError, LoweringError) as exc:
+        return Verdict(Status.ERROR, "input", f"{type(exc).__name__}: {exc}")
+
+
+# -- relation steps ---------------------------------------------------------------------------
+
+def _domain_for(exprs: Iterable[sp.Expr], given: Mapping | None) -> Domain:
+    symbols = set()
+    for e in exprs:
+        symbols |= e.free_symbols
+    return Domain.build(symbols, given)
+
+
+def _check_relation(lhs, rhs, relation, domain_map, wrt, limits: Budgets, hint) -> Verdict:
+    lhs, rhs = sp.sympify(lhs), sp.sympify(rhs)
+    if relation == "const":
+        return _check_const(lhs, rhs, domain_map, wrt, limits, hint)
+    domain = _domain_for((lhs, rhs), domain_map)
+    seed = stable_seed(sp.srepr(lhs), sp.srepr(rhs), relation)
+    numeric = screen(lhs, rhs, relation, domain, seed)
+    if numeric.outcome == "refuted":
+        return _refuted(numeric, domain)
+    if relation == "eq":
+        proof, attempt = _prove_equal(lhs, rhs, limits, hint)
+    else:
+        proof, attempt = _prove_inequality(lhs, rhs, relation, limits, hint)
+    return _conclude(proof, attempt, numeric, domain)
+
+
+def _prove_equal(lhs, rhs, limits: Budgets, hint):
+    attempt = Attempt()
+    difference = lhs - rhs
+    order = [prove_zero_cheap, prove_zero_heavy]
+    if hint in HEAVY_HINTS:
+        order.reverse()
+    for strategy in order:
+        seconds = limits.cheap if strategy is prove_zero_cheap else limits.heavy
+        proof = strategy(difference, seconds, attempt)
+        if proof:
+            return proof.method, attempt
+    return None, attempt
+
+
+def _prove_inequality(lhs, rhs, relation, limits: Budgets, hint):
+    """rhs - lhs (for <=) rewritten until sympy's assumptions know its sign."""
+    attempt = Attempt()
+    gap = rhs - lhs if relation in ("le", "lt") else lhs - rhs
+    want = "is_nonnegative" if relation in ("le", "ge") else "is_positive"
+    for name, rewrite in (("sign", lambda e: e), ("cancel", sp.cancel), ("factor", sp.factor),
+                          ("simplify", sp.simplify)):
+        attempt.tried.append(f"{name}-sign")
+        try:
+            with alarm(limits.cheap if name != "simplify" else limits.heavy):
+                if getattr(rewrite(gap), want) is True:
+                    return f"{name}: gap {want[3:]}", attempt
+        except BudgetExceeded as exc:
+            attempt.timeouts.append(f"{name} {exc}")
+    return None, attempt
+
+
+def _conclude(proof: str | None, attempt: Attempt, numeric: ScreenResult, domain: Domain) -> Verdict:
+    sampled = _sampled_text(numeric)
+    evidence = numeric.evidence() | {"domain": domain.describe()}
+    if proof:
+        evidence["tried"] = attempt.tried
+        return Verdict(Status.PROVED, proof, f"{proof}; {sampled}", evidence=evidence)
+    why = attempt.summary() or "no symbolic strategy applies"
+    if numeric.outcome == "agree":
+        return Verdict(Status.NUMERIC, f"numeric-{PRECISIONS[0]}dps",
+                       f"{sampled}; no symbolic proof ({why})", evidence=evidence)
+    if numeric.outcome == "unavailable":
+        return Verdict(Status.ERROR, "lowering", f"{numeric.detail}; no symbolic proof ({why})",
+                       evidence=evidence)
+    if numeric.outcome == "undefined":
+        return Verdict(Status.ERROR, "domain", f"{numeric.detail} ({domain.describe()}); "
+                       "check the domain of the step", evidence=evidence)
+    return Verdict(Status.UNKNOWN, "numeric", f"{numeric.detail}; no symbolic proof ({why})",
+                   evidence=evidence)
+
+
+def _sampled_text(numeric: ScreenResult) -> str:
+    if numeric.outcome != "agree":
+        return f"numeric screen: {numeric.outcome} {numeric.detail}".strip()
+    parts = []
+    if numeric.float_points:
+        err = f" (max rel err {numeric.max_rel_err:.1e})" if numeric.max_rel_err else ""
+        parts.append(f"{numeric.float_points} float64 points agree{err}")
+    parts.append(f"{numeric.hp_points} points agree at {PRECISIONS[0]}/{PRECISIONS[1]} digits")
+    return ", ".join(parts)
+
+
+def _refuted(numeric: ScreenResult, domain: Domain, prefix: str = "") -> Verdict:
+    ce = numeric.counterexample
+    where = ", ".join(f"{k}={v!r}" for k, v in ce.point.items()) or "(no free symbols)"
+    detail = (f"{prefix}fails at {where}: lhs = {ce.lhs}, rhs = {ce.rhs} "
+              f"(difference {ce.difference}, stable at {PRECISIONS[0]} and {PRECISIONS[1]} digits)")
+    return Verdict(Status.REFUTED, f"numeric-{PRECISIONS[1]}dps", detail,
+                   counterexample=dict(ce.point), evidence=numeric.evidence() | {"domain": domain.describe()})
+
+
+def _check_const(lhs, rhs, domain_map, wrt, limits: Budgets, hint) -> Verdict:
+    """lhs - rhs does not depend on `wrt`: its derivative in each is zero (checked as eq)."""
+    if not wrt:
+        return Verdict(Status.ERROR, "input", "a const step needs the parameters it is constant in (wrt=...)")
+    difference = lhs - rhs
+    verdicts = []
+    for p in wrt:
+        derivative = sp.Derivative(difference, p)
+        v = _check_relation(derivative, sp.Integer(0), "eq", domain_map, (), limits, hint)
+        if v.status is Status.REFUTED:
+            return Verdict(Status.REFUTED, v.method, f"∂/∂{p}(lhs − rhs) ≠ 0: {v.detail}",
+                           counterexample=v.counterexample, evidence=dict(v.evidence) | {"parameter": str(p)})
+        verdicts.append((p, v))
+    worst = max(verdicts, key=lambda pv: _rank(pv[1].status))[1]
+    methods = "; ".join(f"∂/∂{p}: {v.method}" for p, v in verdicts)
+    detail = "lhs − rhs is constant in " + ", ".join(str(p) for p in wrt) + f" ({methods})"
+    if worst.status in (Status.PROVED, Status.NUMERIC):
+        return Verdict(worst.status, "derivative-zero", detail + f"; {worst.detail}",
+                       evidence={"parameters": [str(p) for p in wrt]})
+    return Verdict(worst.status, worst.method, f"{detail}: {worst.detail}", evidence=dict(worst.evidence))
+
+
+def _rank(status: Status) -> int:
+    return [Status.PROVED, Status.NUMERIC, Status.UNKNOWN, Status.ERROR, Status.REFUTED].index(status)
+
+
+# -- limit steps -------------------------------------------------------------------------------
+
+LIMIT_DPS = 80
+LIMIT_STEPS = tuple(range(2, 21, 2))  # h = 10^-2 ... 10^-20
+
+
+def _check_limit(expr, var, point, value, direction, domain_map, limits: Budgets) -> Verdict:
+    expr, point, value = sp.sympify(expr), sp.sympify(point), sp.sympify(value)
+    if direction not in ("+", "-", "+-"):
+        return Verdict(Status.ERROR, "input", f"direction must be '+', '-' or '+-', not {direction!r}")
+    notes, evidence = [], {}
+    symbolic = None
+    try:
+        with alarm(limits.heavy):
+            symbolic = sp.limit(expr, var, point, dir=direction)
+    except BudgetExceeded as exc:
+        notes.append(f"sympy limit {exc}")
+    except Exception as exc:  # noqa: BLE001 - e.g. the one-sided limits differ (ValueError)
+        notes.append(f"sympy limit: {type(exc).__name__}: {exc}")
+    series = _leading_series(expr, var, point, direction, limits)
+    if series:
+        evidence["series"] = series
+    others = sorted(expr.free_symbols - {var}, key=lambda s: s.name)
+    approach = _approach(expr, var, point, direction, others, domain_map)
+    evidence["approach"] = approach["table"]
+    if approach.get("error"):
+        notes.append(approach["error"])
+    claimed_ok = _approaches(approach, value)
+    if symbolic is not None:
+        evidence["sympy_limit"] = str(symbolic)
+        same = _same_value(symbolic, value, limits)
+        if same and claimed_ok is not False:
+            detail = f"sympy limit = {symbolic}"
+            if series:
+                detail += f"; series {series}"
+            detail += "; " + approach["summary"]
+            return Verdict(Status.PROVED, "limit-series" if series else "limit", detail, evidence=evidence)
+        if same is False and claimed_ok is False and _approaches(approach, symbolic):
+            point_seen = approach["closest"]
+            return Verdict(Status.REFUTED, f"limit+numeric-{LIMIT_DPS}dps",
+                           f"the limit is {symbolic}, not {value}: {approach['summary']}",
+                           counterexample=point_seen, evidence=evidence)
+        notes.append(f"sympy limit = {symbolic}, numeric approach {approach['summary']}")
+    if claimed_ok:
+        return Verdict(Status.NUMERIC, f"limit-numeric-{LIMIT_DPS}dps",
+                       f"{approach['summary']}" + (f"; {'; '.join(notes)}" if notes else ""), evidence=evidence)
+    return Verdict(Status.UNKNOWN, "limit", "; ".join(notes) or approach["summary"], evidence=evidence)
+
+
+def _same_value(a, b, limits: Budgets) -> bool | None:
+    if a == b:
+        return True
+    try:
+        with alarm(limits.cheap):
+            if sp.simplify(a - b) == 0:
+                return True
+    except BudgetExceeded:
+        return None
+    if a.is_number and b.is_number:
+        with mpmath.workdps(60):
+            try:
+                # a tiny difference is not evidence of equality: only a symbolic zero is
+                return False if abs(complex(sp.N(a - b, 60))) > 1e-40 else None
+            except (TypeError, ValueError):
+                return None
+    return None
+
+
+def _leading_series(expr, var, point, direction, limits: Budgets) -> str | None:
+    try:
+        with alarm(limits.heavy):
+            s = sp.series(expr, var, point, n=6, dir="-" if direction == "-" else "+")
+    except BudgetExceeded:
+        return None
+    except Exception:  # noqa: BLE001 - no series is not a failure of the step
+        return None
+    return str(s)
+
+
+def _approach(expr, var, point, direction, others, domain_map) -> dict:
+    """Evaluate expr at point ± 10^-k at LIMIT_DPS digits (the others at a fixed sample point)."""
+    domain = Domain.build(others, domain_map) if others else None
+    fixed = {}
+    if domain:
+        sample = domain.sample(1, stable_seed(str(expr), "limit"))
+        fixed = {s: float(sample[s][0]) for s in others}
+    args = (var, *others)
+    try:
+        fn = Lowered.of(expr, args).mpmath_fn()
+    except LoweringError as exc:
+        return {"table": [], "summary": "no numeric evaluation", "error": str(exc), "sides": {}}
+    sides = {}
+    table = []
+    signs = {"+": (1,), "-": (-1,), "+-": (1, -1)}[direction]
+    with mpmath.workdps(LIMIT_DPS):
+        for sign in signs:
+            values = []
+            for k in LIMIT_STEPS:
+                if point in (sp.oo, -sp.oo):
+                    at = mpmath.mpf(10) ** k * (1 if point == sp.oo else -1)
+                else:
+                    at = mpmath.mpf(sp.N(point, LIMIT_DPS)) + sign * mpmath.mpf(10) ** -k
+                try:
+                    v = fn(at, *[mpmath.mpf(fixed[s]) for s in others])
+                except (ZeroDivisionError, ValueError, OverflowError):
+                    v = None
+                values.append((at, v))
+                table.append({"at": mpmath.nstr(at, 5), "value": None if v is None else mpmath.nstr(v, 12)})
+            sides[sign] = values
+    last = {sign: vals[-1] for sign, vals in sides.items()}
+    closest = {str(var): float(next(iter(last.values()))[0])} | {str(s): v for s, v in fixed.items()}
+    summary = "; ".join(
+        f"f({mpmath.nstr(at, 3)}) = {mpmath.nstr(v, 8) if v is not None else 'undefined'}"
+        for at, v in last.values())
+    return {"table": table, "summary": summary, "sides": sides, "closest": closest}
+
+
+def _approaches(approach: dict, target) -> bool | None:
+    """True if every side's values settle on `target`; False if they settle elsewhere."""
+    sides = approach.get("sides") or {}
+    if not sides:
+        return None
+    try:
+        with mpmath.workdps(LIMIT_DPS):
+            goal = mpmath.mpmathify(complex(sp.N(target, LIMIT_DPS))) if target.is_finite else None
+    except (TypeError, ValueError, AttributeError):
+        return None
+    verdicts = []
+    for values in sides.values():
+        finite = [v for _, v in values if v is not None]
+        if len(finite) < 3:
+            return None
+        tail = finite[-3:]
+        if goal is None:  # an infinite target: values must grow without bound in its direction
+            sign = 1 if target == sp.oo else -1
+            grows = all(abs(b) > 10 * abs(a) for a, b in zip(tail, tail[1:]))
+            verdicts.append(grows and all(mpmath.re(v) * sign > 0 for v in tail))
+            continue
+        with mpmath.workdps(LIMIT_DPS):
+            gaps = [abs(v - goal) for v in tail]
+            scale = max(1, abs(goal))
+            settled = gaps[-1] <= mpmath.mpf(10) ** -8 * scale and gaps[-1] <= gaps[0]
+            verdicts.append(bool(settled))
+    return all(verdicts)
+
+
+# -- experiment steps ---------------------------------------------------------------------------
+
+def _check_experiment(run) -> Verdict:
+    result = run()
+    if not isinstance(result, ExperimentResult):
+        return Verdict(Status.ERROR, "experiment", f"the experiment returned {type(result).__name__}, "
+                       "not an ExperimentResult")
+    status = Status.NUMERIC if result.holds else Status.UNKNOWN
+    return Verdict(status, "experiment", result.detail, evidence=dict(result.evidence))

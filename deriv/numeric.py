@@ -1,0 +1,296 @@
+"""The numeric screen: many points in float64 at once, every doubt settled at >= 50 digits.
+
+Soundness rules (DESIGN §3, §4):
+- float64 never decides anything on its own. A float mismatch only nominates a point; it is a
+  counterexample only if the difference is *stable* when recomputed at 50 and at 80 digits
+  (rounding noise changes with the precision, a real difference does not) and is larger than
+  1e-30 of the sides' magnitude.
+- agreement is also re-checked: a sample of agreeing points is recomputed at 50/80 digits, so
+  functions that differ by 1e-10 relative are told apart.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Any, Callable, Sequence
+
+import mpmath
+import numpy as np
+import sympy as sp
+
+from .domain import Domain
+from .lowering import Lowered, LoweringError
+
+FLOAT_POINTS = 2000
+RTOL = 1e-8
+ATOL = 1e-12
+PRECISIONS = (50, 80)
+REAL_DIFFERENCE = mpmath.mpf(10) ** -30  # relative size a stable difference must exceed
+MAX_SUSPECTS = 12
+AGREEING_SAMPLE = 6
+MP_ONLY_POINTS = 16
+
+
+@dataclass(frozen=True)
+class PointCheck:
+    """One point recomputed at high precision."""
+
+    point: dict[str, float]
+    outcome: str  # "holds" | "fails" | "undefined" | "unresolved"
+    lhs: str = ""
+    rhs: str = ""
+    difference: str = ""
+
+
+@dataclass
+class ScreenResult:
+    outcome: str  # "agree" | "refuted" | "undefined" | "unavailable" | "unresolved"
+    detail: str = ""
+    counterexample: PointCheck | None = None
+    float_points: int = 0
+    undefined_points: int = 0
+    hp_points: int = 0
+    max_rel_err: float = 0.0
+    notes: list[str] = field(default_factory=list)
+
+    def evidence(self) -> dict[str, Any]:
+        data: dict[str, Any] = {
+            "float_points": self.float_points,
+            "hp_points": self.hp_points,
+            "hp_dps": list(PRECISIONS),
+            "max_rel_err_float": self.max_rel_err,
+            "undefined_points": self.undefined_points,
+        }
+        if self.counterexample is not None:
+            data.update(lhs_value=self.counterexample.lhs, rhs_value=self.counterexample.rhs,
+                        difference=self.counterexample.difference)
+        return data
+
+
+# -- relations on values -------------------------------------------------------------------
+
+def _float_fails(relation: str, L: np.ndarray, R: np.ndarray) -> np.ndarray:
+    scale = np.maximum(np.abs(L), np.abs(R))
+    tol = ATOL + RTOL * scale
+    if relation == "eq":
+        return np.abs(L - R) > tol
+    if relation in ("le", "lt"):
+        return L - R > tol
+    if relation in ("ge", "gt"):
+        return R - L > tol
+    raise ValueError(relation)
+
+
+def _badness(relation: str, L: np.ndarray, R: np.ndarray) -> np.ndarray:
+    """How badly each point violates the relation (larger is worse), relative to the sides."""
+    scale = np.maximum(np.maximum(np.abs(L), np.abs(R)), 1e-300)
+    if relation == "eq":
+        return np.abs(L - R) / scale
+    if relation in ("le", "lt"):
+        return (L - R) / scale
+    return (R - L) / scale
+
+
+class HighPrecision:
+    """Evaluates both sides of a step with mpmath and decides single points."""
+
+    def __init__(self, lhs: Lowered, rhs: Lowered, relation: str):
+        self.relation = relation
+        self.args = lhs.args
+        self._lhs = lhs.mpmath_fn()
+        self._rhs = rhs.mpmath_fn()
+
+    def values(self, point: Sequence[float], dps: int):
+        with mpmath.workdps(dps):
+            args = [mpmath.mpf(v) for v in point]
+            return _mp_value(self._lhs, args), _mp_value(self._rhs, args)
+
+    def decide(self, point: Sequence[float]) -> PointCheck:
+        named = {str(s): float(v) for s, v in zip(self.args, point)}
+        diffs, last = [], None
+        for dps in PRECISIONS:
+            L, R = self.values(point, dps)
+            if L is None or R is None:
+                return PointCheck(named, "undefined", _show(L), _show(R))
+            with mpmath.workdps(dps):
+                diffs.append(L - R)
+            last = (L, R)
+        L, R = last
+        with mpmath.workdps(PRECISIONS[-1]):
+            d_lo, d_hi = diffs
+            scale = max(abs(L), abs(R))
+            shows = dict(lhs=_show(L), rhs=_show(R), difference=_show(d_hi))
+            small = abs(d_hi) <= REAL_DIFFERENCE * scale
+            stable = abs(d_hi - d_lo) <= mpmath.mpf(10) ** -10 * abs(d_hi)
+            if self.relation == "eq":
+                if d_hi == 0 or small:
+                    return PointCheck(named, "holds", **shows)
+                return PointCheck(named, "fails" if stable else "unresolved", **shows)
+            if _is_complex(L) or _is_complex(R):
+                return PointCheck(named, "unresolved", **shows)
+            signed = d_hi if self.relation in ("le", "lt") else -d_hi
+            if signed <= 0 or small:
+                return PointCheck(named, "holds", **shows)
+            return PointCheck(named, "fails" if stable else "unresolved", **shows)
+
+
+def _mp_value(fn: Callable, args):
+    try:
+        value = fn(*args)
+    except (ZeroDivisionError, ValueError, OverflowError, TypeError):
+        return None
+    value = mpmath.mpmathify(value)
+    if isinstance(value, mpmath.mpc):
+        if not (mpmath.isfinite(value.real) and mpmath.isfinite(value.imag)):
+            return None
+        if value.imag == 0:
+            return value.real
+        return value
+    if not mpmath.isfinite(value):
+        return None
+    return value
+
+
+def _is_complex(value) -> bool:
+    return isinstance(value, mpmath.mpc)
+
+
+def _show(value) -> str:
+    if value is None:
+        return "undefined"
+    return mpmath.nstr(value, 25)
+
+
+def _float_values(fn: Callable, arrays: list[np.ndarray], count: int) -> np.ndarray:
+    with np.errstate(all="ignore"):
+        out = fn(*arrays)
+    out = np.asarray(out)
+    if np.iscomplexobj(out):
+        out = np.where(np.abs(out.imag) <= 1e-300, out.real, np.nan)
+    return np.broadcast_to(out.astype(float, copy=False), (count,)).copy()
+
+
+def screen(lhs: sp.Expr, rhs: sp.Expr, relation: str, domain: Domain, seed: int,
+           points: int = FLOAT_POINTS, search: bool | None = None) -> ScreenResult:
+    """Sample the domain, nominate suspicious points in float64, decide them at high precision."""
+    args = domain.symbols
+    try:
+        low_l, low_r = Lowered.of(lhs, args), Lowered.of(rhs, args)
+    except LoweringError as exc:
+        return ScreenResult("unavailable", str(exc))
+    hp = HighPrecision(low_l, low_r, relation)
+    if not args:  # a closed expression: one point, decided at high precision
+        check = hp.decide(())
+        return _conclude([check], ScreenResult("agree", float_points=0))
+
+    samples = domain.sample(points, seed)
+    arrays = [samples[s] for s in args]
+    result = ScreenResult("agree", float_points=points)
+    try:
+        L = _float_values(low_l.numpy_fn(), arrays, points)
+        R = _float_values(low_r.numpy_fn(), arrays, points)
+    except LoweringError as exc:
+        result.notes.append(f"numpy: {exc}")
+        return _mp_only(hp, domain, seed, result)
+    except Exception as exc:  # noqa: BLE001 - a numpy lowering gap is not fatal; mpmath decides
+        result.notes.append(f"numpy evaluation failed ({type(exc).__name__}: {exc}); mpmath only")
+        return _mp_only(hp, domain, seed, result)
+
+    finite_l, finite_r = np.isfinite(L), np.isfinite(R)
+    both = finite_l & finite_r
+    one_sided = finite_l ^ finite_r
+    result.undefined_points = int((~finite_l & ~finite_r).sum())
+    fails = np.zeros(points, dtype=bool)
+    fails[both] = _float_fails(relation, L[both], R[both])
+    bad = np.full(points, -np.inf)
+    with np.errstate(all="ignore"):
+        bad[both] = _badness(relation, L[both], R[both])
+    agreeing = both & ~fails
+    if agreeing.any() and relation == "eq":
+        result.max_rel_err = float(np.max(np.abs(bad[agreeing]), initial=0.0))
+
+    rng = np.random.default_rng(seed + 1)
+    suspects = list(np.argsort(-bad)[: int(fails.sum())][:MAX_SUSPECTS])
+    sided = np.flatnonzero(one_sided)
+    suspects += list(rng.permutation(sided)[: MAX_SUSPECTS // 2])
+    if relation != "eq" and (search is None or search):
+        suspects = _search_violations(low_l, low_r, relation, domain, samples, bad, seed) + suspects
+    calm = np.flatnonzero(agreeing)
+    sample = list(rng.permutation(calm)[:AGREEING_SAMPLE])
+    if not calm.size and not suspects:
+        undefined = ScreenResult("undefined", float_points=points, undefined_points=points)
+        return _mp_only(hp, domain, seed, undefined)
+
+    checks = []
+    for index in suspects + sample:
+        point = index if isinstance(index, tuple) else tuple(float(samples[s][index]) for s in args)
+        checks.append(hp.decide(point))
+        if checks[-1].outcome == "fails":
+            break
+    result.notes.append(f"{int(fails.sum())} float64 mismatches, {len(sided)} one-sided undefined")
+    return _conclude(checks, result)
+
+
+def _mp_only(hp: HighPrecision, domain: Domain, seed: int, result: ScreenResult) -> ScreenResult:
+    samples = domain.sample(MP_ONLY_POINTS, seed)
+    checks = []
+    for i in range(MP_ONLY_POINTS):
+        checks.append(hp.decide(tuple(float(samples[s][i]) for s in domain.symbols)))
+        if checks[-1].outcome == "fails":
+            break
+    result.float_points = 0
+    result.notes.append(f"evaluated with mpmath only at {MP_ONLY_POINTS} points")
+    return _conclude(checks, result)
+
+
+def _conclude(checks: list[PointCheck], result: ScreenResult) -> ScreenResult:
+    result.hp_points = len(checks)
+    failed = [c for c in checks if c.outcome == "fails"]
+    if failed:
+        result.outcome, result.counterexample = "refuted", failed[0]
+        return result
+    held = [c for c in checks if c.outcome == "holds"]
+    unresolved = [c for c in checks if c.outcome == "unresolved"]
+    undefined = [c for c in checks if c.outcome == "undefined"]
+    if unresolved:
+        result.outcome = "unresolved"
+        first = unresolved[0]
+        result.detail = (f"{len(unresolved)} point(s) could not be decided at {PRECISIONS} digits, "
+                         f"e.g. {first.point}: lhs={first.lhs}, rhs={first.rhs}")
+        return result
+    if not held:
+        result.outcome = "undefined"
+        example = undefined[0].point if undefined else {}
+        result.detail = f"both sides are undefined or non-finite at every sampled point (e.g. {example})"
+        return result
+    result.outcome = "agree"
+    return result
+
+
+def _search_violations(low_l: Lowered, low_r: Lowered, relation: str, domain: Domain,
+                       samples: dict, bad: np.ndarray, seed: int, rounds: int = 40,
+                       keep: int = 16) -> list[tuple[float, ...]]:
+    """Local search that climbs `lhs - rhs` (for <=) from the worst sampled points."""
+    args = domain.symbols
+    fl, fr = low_l.numpy_fn(), low_r.numpy_fn()
+    order = np.argsort(-bad)[:keep]
+    current = np.stack([samples[s][order] for s in args], axis=1)
+    scores = bad[order].copy()
+    lows = np.array([lo for _, lo, _ in domain.intervals])
+    highs = np.array([hi for _, _, hi in domain.intervals])
+    width = highs - lows
+    rng = np.random.default_rng(seed + 2)
+    step = 0.1
+    for _ in range(rounds):
+        trial = current + rng.normal(size=current.shape) * width * step
+        trial = np.clip(trial, np.nextafter(lows, highs), np.nextafter(highs, lows))
+        cols = [trial[:, j] for j in range(len(args))]
+        L = _float_values(fl, cols, len(trial))
+        R = _float_values(fr, cols, len(trial))
+        with np.errstate(all="ignore"):
+            new = _badness(relation, L, R)
+        better = np.isfinite(new) & (new > scores)
+        current[better], scores[better] = trial[better], new[better]
+        step = max(step * 0.85, 1e-6)
+    ranked = np.argsort(-scores)
+    return [tuple(float(v) for v in current[i]) for i in ranked[:4] if scores[i] > -math.inf]

@@ -1,0 +1,246 @@
+"""Load derivation modules, check every step (optionally in parallel), collect the results.
+
+Loading a derivation module runs its code, exactly as importing it (or pytest collecting it)
+would. A module that fails to load is reported with its file and line; the others are checked.
+"""
+from __future__ import annotations
+
+import importlib.util
+import os
+import sys
+import time
+import traceback
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable, Iterable, Sequence
+
+import multiprocessing
+
+from . import model
+from .cache import VerdictCache, step_key
+from .checks import check, check_experiment, check_limit
+from .model import Derivation, Step
+from .verdict import Status, Verdict
+
+
+@dataclass(frozen=True)
+class StepResult:
+    index: int
+    line: int | None
+    relation: str
+    kind: str
+    expected: str | None
+    correction_of: int | None
+    note: str
+    lhs: str
+    rhs: str
+    verdict: Verdict
+    cached: bool = False
+
+    @property
+    def met(self) -> bool:
+        """Does this step meet its expectation (DESIGN §4)?"""
+        if self.expected == "refuted":
+            return self.verdict.status is Status.REFUTED
+        return self.verdict.status in (Status.PROVED, Status.NUMERIC)
+
+
+@dataclass(frozen=True)
+class DerivationResult:
+    id: str
+    title: str
+    source: str | None
+    file: str
+    steps: tuple[StepResult, ...]
+
+    @property
+    def passed(self) -> bool:
+        return all(s.met for s in self.steps)
+
+
+@dataclass(frozen=True)
+class LoadFailure:
+    file: str
+    message: str
+
+
+@dataclass
+class RunResult:
+    derivations: list[DerivationResult] = field(default_factory=list)
+    failures: list[LoadFailure] = field(default_factory=list)
+    seconds: float = 0.0
+
+    @property
+    def passed(self) -> bool:
+        return not self.failures and all(d.passed for d in self.derivations)
+
+    def summary(self) -> dict:
+        steps = [s for d in self.derivations for s in d.steps]
+        counts = {status.value: 0 for status in Status}
+        for s in steps:
+            counts[s.verdict.status.value] += 1
+        return {"derivations": len(self.derivations), "steps": len(steps), **counts,
+                "unexpected": sum(1 for s in steps if not s.met),
+                "load_errors": len(self.failures), "seconds": round(self.seconds, 3)}
+
+
+# -- loading --------------------------------------------------------------------------------
+
+def bundled_path() -> Path:
+    """The document's derivations shipped with deriv (the `derivations` package)."""
+    spec = importlib.util.find_spec("derivations")
+    if spec is None or not spec.submodule_search_locations:
+        raise FileNotFoundError("the bundled derivations package is not installed")
+    return Path(next(iter(spec.submodule_search_locations)))
+
+
+def module_files(paths: Sequence[str | Path]) -> list[Path]:
+    files: list[Path] = []
+    for p in map(Path, paths):
+        if p.is_dir():
+            files += sorted(f for f in p.glob("*.py") if not f.name.startswith("_"))
+        elif p.exists():
+            files.append(p)
+        else:
+            raise FileNotFoundError(f"{p}: no such file or directory")
+    return files
+
+
+def load_module(path: Path) -> list[Derivation]:
+    """Execute one derivation module and return the derivations it made, in order."""
+    before = len(model._created)
+    name = f"deriv_module_{abs(hash(str(path.resolve())))}_{path.stem}"
+    spec = importlib.util.spec_from_file_location(name, path)
+    if spec is None or spec.loader is None:
+        raise ImportError(f"{path} is not a Python module")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module
+    try:
+        spec.loader.exec_module(module)
+    finally:
+        sys.modules.pop(name, None)
+    made = model._created[before:]
+    del model._created[before:]
+    return made
+
+
+def describe_load_error(path: Path, exc: BaseException) -> str:
+    frames = [f for f in traceback.extract_tb(exc.__traceback__) if f.filename == str(path)]
+    where = f"{path}:{frames[-1].lineno}" if frames else str(path)
+    return f"{where}: {type(exc).__name__}: {exc}"
+
+
+def collect(paths: Sequence[str | Path]) -> tuple[list[tuple[Path, Derivation]], list[LoadFailure]]:
+    found, failures = [], []
+    for path in module_files(paths):
+        try:
+            found += [(path, d) for d in load_module(path)]
+        except BaseException as exc:  # noqa: BLE001 - SystemExit/KeyboardInterrupt in a module too
+            if isinstance(exc, KeyboardInterrupt):
+                raise
+            failures.append(LoadFailure(str(path), describe_load_error(path, exc)))
+    return found, failures
+
+
+# -- checking --------------------------------------------------------------------------------
+
+def _key(step: Step, derivation: Derivation, domain: dict) -> str | None:
+    if step.kind == "experiment":
+        return None  # its code is not part of the key; always run it
+    return step_key(step.kind, step.relation, step.lhs, step.rhs, step.wrt, step.var, step.point,
+                    step.direction, domain, step.hint, step.timeout or derivation.timeout)
+
+
+def check_step(step: Step, derivation: Derivation, cache: VerdictCache | None = None,
+               timeout: float | None = None) -> tuple[Verdict, bool]:
+    """The verdict of one step, from the cache when it has an unchanged copy."""
+    domain = {**derivation.domain, **(step.domain or {})}
+    timeout = step.timeout or derivation.timeout or timeout
+    key = _key(step, derivation, domain) if cache else None
+    if key:
+        hit = cache.get(key)
+        if hit is not None:
+            return hit, True
+    if step.kind == "limit":
+        verdict = check_limit(step.lhs, step.var, step.point, step.rhs, direction=step.direction,
+                              domain=domain, timeout=timeout)
+    elif step.kind == "experiment":
+        verdict = check_experiment(step.run, timeout=timeout)
+    else:
+        verdict = check(step.lhs, step.rhs, step.relation, domain=domain, wrt=step.wrt,
+                        timeout=timeout, hint=step.hint)
+    if key:
+        cache.put(key, verdict)
+    return verdict, False
+
+
+def check_derivation(path: Path, derivation: Derivation, cache: VerdictCache | None,
+                     timeout: float | None = None,
+                     on_step: Callable[[str, StepResult], None] | None = None) -> DerivationResult:
+    results = []
+    for step in derivation.steps:
+        verdict, cached = check_step(step, derivation, cache, timeout)
+        rhs = step.claim if step.kind == "experiment" else str(step.rhs)
+        result = StepResult(step.index, step.line, step.relation, step.kind, step.expect,
+                            step.correction_of, step.note, str(step.lhs) if step.lhs is not None else "",
+                            rhs, verdict, cached)
+        results.append(result)
+        if on_step:
+            on_step(derivation.id, result)
+    return DerivationResult(derivation.id, derivation.title, derivation.source, str(path), tuple(results))
+
+
+_worker_modules: dict[str, list[Derivation]] = {}
+
+
+def _check_in_worker(path: str, derivation_id: str, cache_on: bool, cache_directory: str | None,
+                     timeout: float | None) -> DerivationResult:
+    if path not in _worker_modules:
+        _worker_modules[path] = load_module(Path(path))
+    derivation = next(d for d in _worker_modules[path] if d.id == derivation_id)
+    cache = VerdictCache(Path(cache_directory) if cache_directory else None, enabled=cache_on)
+    return check_derivation(Path(path), derivation, cache, timeout)
+
+
+def run(paths: Sequence[str | Path], *, jobs: int = 1, keyword: str | None = None,
+        use_cache: bool = True, cache_directory: Path | None = None, timeout: float | None = None,
+        on_step: Callable[[str, StepResult], None] | None = None,
+        on_derivation: Callable[[DerivationResult], None] | None = None,
+        on_collected: Callable[[list[tuple[Path, Derivation]]], None] | None = None) -> RunResult:
+    start = time.monotonic()
+    found, failures = collect(paths)
+    if keyword:
+        needle = keyword.lower()
+        found = [(p, d) for p, d in found if needle in d.id.lower() or needle in d.title.lower()]
+    if on_collected:
+        on_collected(found)
+    cache = VerdictCache(cache_directory, enabled=use_cache)
+    results: list[DerivationResult] = []
+    if jobs <= 1 or len(found) <= 1:
+        for path, derivation in found:
+            result = check_derivation(path, derivation, cache, timeout, on_step)
+            results.append(result)
+            if on_derivation:
+                on_derivation(result)
+    else:
+        # fork: workers start with sympy imported; each loads the module it is given once
+        context = multiprocessing.get_context("fork")
+        with ProcessPoolExecutor(max_workers=jobs, mp_context=context) as pool:
+            futures = [pool.submit(_check_in_worker, str(p), d.id, use_cache,
+                                   str(cache.directory), timeout) for p, d in found]
+            for (path, derivation), future in zip(found, futures):
+                try:
+                    result = future.result()
+                except Exception as exc:  # noqa: BLE001 - a dead worker fails one derivation
+                    failures.append(LoadFailure(str(path), f"{derivation.id}: worker failed: "
+                                                f"{type(exc).__name__}: {exc}"))
+                    continue
+                results.append(result)
+                if on_derivation:
+                    on_derivation(result)
+    return RunResult(results, failures, time.monotonic() - start)
+
+
+def default_jobs() -> int:
+    return max(1, len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1)

@@ -1,0 +1,175 @@
+"""Symbolic proof that an expression is identically zero, cheapest rewrite first.
+
+Every rewrite used here is an equivalence under the symbols' declared assumptions: `expand_log`
+and `logcombine` run without `force=True` (sympy then splits log(a*b) only when a, b are known
+positive), so a proof never relies on a branch-cut identity the domain does not justify.
+The answer is `Proof(method)` or None; a strategy that exceeds its sub-budget is recorded, not fatal.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Callable
+
+import sympy as sp
+
+from .budget import BudgetExceeded, alarm
+
+
+@dataclass(frozen=True)
+class Proof:
+    method: str
+    steps: tuple[str, ...] = ()
+
+
+@dataclass
+class Attempt:
+    """What was tried, for the verdict's detail when nothing closed the step."""
+
+    tried: list[str] = field(default_factory=list)
+    timeouts: list[str] = field(default_factory=list)
+    failures: list[str] = field(default_factory=list)
+
+    def summary(self) -> str:
+        parts = []
+        if self.tried:
+            parts.append("tried " + ", ".join(dict.fromkeys(self.tried)))
+        if self.timeouts:
+            parts.append("; ".join(dict.fromkeys(self.timeouts)))
+        if self.failures:
+            parts.append("; ".join(dict.fromkeys(self.failures)))
+        return "; ".join(parts)
+
+
+def _is_zero(expr) -> bool:
+    # structural zero only: `equals`/`is_zero` may fall back to numeric tests (sympy #18719, #27224)
+    return expr == 0
+
+
+def _doit_derivatives(e: sp.Expr) -> sp.Expr:
+    return e.replace(lambda n: isinstance(n, sp.Derivative), lambda n: n.doit(deep=False))
+
+
+def _cheap_rewrites() -> list[tuple[str, Callable[[sp.Expr], sp.Expr]]]:
+    return [
+        ("cancel", sp.cancel),
+        ("expand", lambda e: sp.cancel(sp.expand(e))),
+        ("expand_log", lambda e: sp.cancel(sp.expand(sp.expand_log(e)))),
+        ("powsimp", lambda e: sp.cancel(sp.powsimp(sp.expand(sp.expand_log(e)), deep=True))),
+        ("logcombine", lambda e: sp.cancel(sp.logcombine(e))),
+        ("exp-rewrite", lambda e: sp.cancel(sp.expand(sp.expand_log(e.rewrite(sp.exp))))),
+    ]
+
+
+def _merge_integrals(expr: sp.Expr) -> sp.Expr:
+    """Integrals over the same interval are summed into one integral (linearity).
+
+    The integration variable of each is renamed to one fresh dummy per interval, so a factor
+    outside an integral can never be captured by its bound variable.
+    """
+    terms = sp.Add.make_args(sp.expand(expr, deep=False, mul=True, log=False, multinomial=False,
+                                       power_exp=False, power_base=False))
+    grouped: dict[tuple, list[sp.Expr]] = {}
+    rest = []
+    for term in terms:
+        coefficient, integrals = term.as_independent(sp.Integral, as_Add=False)
+        if isinstance(integrals, sp.Integral) and len(integrals.limits) == 1 \
+                and len(integrals.limits[0]) == 3:
+            var, low, high = integrals.limits[0]
+            key = (low, high)
+            grouped.setdefault(key, []).append((coefficient, integrals.function, var))
+        else:
+            rest.append(term)
+    if not any(len(v) > 1 for v in grouped.values()):
+        return expr
+    merged = []
+    for (low, high), parts in grouped.items():
+        u = sp.Dummy("u")
+        body = sp.Add(*[c * f.xreplace({var: u}) for c, f, var in parts])
+        merged.append(sp.Integral(body, (u, low, high)))
+    return sp.Add(*rest, *merged)
+
+
+def _integrand_zero(expr: sp.Expr, budget: float, attempt: Attempt) -> Proof | None:
+    """Zero when every merged integral has an integrand proved zero and the rest is zero."""
+    integrals = [t for t in sp.Add.make_args(expr) if isinstance(t, sp.Integral)]
+    rest = sp.Add(*[t for t in sp.Add.make_args(expr) if not isinstance(t, sp.Integral)])
+    if not integrals:
+        return None
+    methods = []
+    for part in [i.function for i in integrals] + [rest]:
+        proof = _rewrites(part, budget, attempt)
+        if proof is None:
+            return None
+        methods.append(proof.method)
+    return Proof("integrand " + "+".join(dict.fromkeys(methods)))
+
+
+def _rewrites(expr: sp.Expr, budget: float, attempt: Attempt) -> Proof | None:
+    if _is_zero(expr):
+        return Proof("identical")
+    for name, rewrite in _cheap_rewrites():
+        attempt.tried.append(name)
+        try:
+            with alarm(budget):
+                if _is_zero(rewrite(expr)):
+                    return Proof(name)
+        except BudgetExceeded as exc:
+            attempt.timeouts.append(f"{name} {exc}")
+        except Exception as exc:  # noqa: BLE001 - a rewrite that crashes proves nothing
+            attempt.failures.append(f"{name} raised {type(exc).__name__}: {exc}")
+    return None
+
+
+def prove_zero_cheap(expr: sp.Expr, budget: float, attempt: Attempt) -> Proof | None:
+    """Cheap rewrites: derivatives taken, integrals merged, algebraic normal forms."""
+    if _is_zero(expr):
+        return Proof("identical")
+    try:
+        with alarm(budget):
+            expr = _doit_derivatives(expr)
+    except BudgetExceeded as exc:
+        attempt.timeouts.append(f"differentiation {exc}")
+        return None
+    proof = _rewrites(expr, budget, attempt)
+    if proof or not expr.has(sp.Integral):
+        return proof
+    attempt.tried.append("merge-integrals")
+    try:
+        with alarm(budget):
+            merged = _merge_integrals(expr)
+    except BudgetExceeded as exc:
+        attempt.timeouts.append(f"merge-integrals {exc}")
+        return None
+    proof = _integrand_zero(merged, budget, attempt)
+    return Proof("merge-integrals, " + proof.method) if proof else None
+
+
+def prove_zero_heavy(expr: sp.Expr, budget: float, attempt: Attempt) -> Proof | None:
+    """`integrate` the integrals, then `simplify`; each under its own budget."""
+    expr = _doit_derivatives(expr)
+    if expr.has(sp.Integral):
+        attempt.tried.append("integrate")
+        try:
+            with alarm(budget):
+                evaluated = expr.doit()
+        except BudgetExceeded as exc:
+            attempt.timeouts.append(f"integrate {exc}")
+            evaluated = None
+        except Exception as exc:  # noqa: BLE001
+            attempt.failures.append(f"integrate raised {type(exc).__name__}: {exc}")
+            evaluated = None
+        if evaluated is not None and not evaluated.has(sp.Integral):
+            proof = _rewrites(evaluated, budget, attempt)
+            if proof:
+                return Proof("integrate, " + proof.method)
+            expr = evaluated
+    attempt.tried.append("simplify")
+    try:
+        with alarm(budget):
+            if _is_zero(sp.simplify(expr)):
+                return Proof("simplify")
+    except BudgetExceeded as exc:
+        attempt.timeouts.append(f"simplify {exc}")
+    except Exception as exc:  # noqa: BLE001
+        attempt.failures.append(f"simplify raised {type(exc).__name__}: {exc}")
+    return None
