@@ -118,33 +118,40 @@ def _check_relation(lhs, rhs, relation, domain_map, wrt, limits: Budgets, hint) 
         return _check_const(lhs, rhs, domain_map, wrt, limits, hint)
     domain = _domain_for((lhs, rhs), domain_map)
     seed = stable_seed(sp.srepr(lhs), sp.srepr(rhs), relation)
+    attempt = Attempt()
+    if relation == "eq" and hint not in HEAVY_HINTS:
+        if lhs == rhs:
+            return Verdict(Status.PROVED, "identical", "both sides are the same expression",
+                           evidence={"domain": domain.describe()})
+        cheap = prove_zero_cheap(lhs - rhs, limits.cheap, attempt)
+        if cheap:
+            # cheap rewrites are trusted; a light float screen still guards against a sympy bug
+            numeric = screen(lhs, rhs, relation, domain, seed, agreeing_sample=1, max_suspects=2,
+                            hp_seconds=5.0)
+            if numeric.outcome == "refuted":
+                return _refuted(numeric, domain, f"sympy's {cheap.method} claimed equality, but ")
+            return _conclude(cheap.method, attempt, numeric, domain)
     numeric = screen(lhs, rhs, relation, domain, seed)
     if numeric.outcome == "refuted":
         return _refuted(numeric, domain)
     if relation == "eq":
-        proof, attempt = _prove_equal(lhs, rhs, limits, hint)
+        proof = _prove_equal(lhs, rhs, limits, hint, attempt)
     else:
-        proof, attempt = _prove_inequality(lhs, rhs, relation, limits, hint)
+        proof = _prove_inequality(lhs, rhs, relation, limits, hint, attempt)
     return _conclude(proof, attempt, numeric, domain)
 
 
-def _prove_equal(lhs, rhs, limits: Budgets, hint):
-    attempt = Attempt()
+def _prove_equal(lhs, rhs, limits: Budgets, hint, attempt: Attempt) -> str | None:
+    """Heavy strategies (the cheap ones already failed, unless a heavy hint skipped them)."""
     difference = lhs - rhs
-    order = [prove_zero_cheap, prove_zero_heavy]
-    if hint in HEAVY_HINTS:
-        order.reverse()
-    for strategy in order:
-        seconds = limits.cheap if strategy is prove_zero_cheap else limits.heavy
-        proof = strategy(difference, seconds, attempt)
-        if proof:
-            return proof.method, attempt
-    return None, attempt
+    proof = prove_zero_heavy(difference, limits.heavy, attempt)
+    if proof is None and hint in HEAVY_HINTS:
+        proof = prove_zero_cheap(difference, limits.cheap, attempt)
+    return proof.method if proof else None
 
 
-def _prove_inequality(lhs, rhs, relation, limits: Budgets, hint):
+def _prove_inequality(lhs, rhs, relation, limits: Budgets, hint, attempt: Attempt) -> str | None:
     """rhs - lhs (for <=) rewritten until sympy's assumptions know its sign."""
-    attempt = Attempt()
     gap = rhs - lhs if relation in ("le", "lt") else lhs - rhs
     want = "is_nonnegative" if relation in ("le", "ge") else "is_positive"
     for name, rewrite in (("sign", lambda e: e), ("cancel", sp.cancel), ("factor", sp.factor),
@@ -153,10 +160,10 @@ def _prove_inequality(lhs, rhs, relation, limits: Budgets, hint):
         try:
             with alarm(limits.cheap if name != "simplify" else limits.heavy):
                 if getattr(rewrite(gap), want) is True:
-                    return f"{name}: gap {want[3:]}", attempt
+                    return f"{name}: gap {want[3:]}"
         except BudgetExceeded as exc:
             attempt.timeouts.append(f"{name} {exc}")
-    return None, attempt
+    return None
 
 
 def _conclude(proof: str | None, attempt: Attempt, numeric: ScreenResult, domain: Domain) -> Verdict:
@@ -186,7 +193,9 @@ def _sampled_text(numeric: ScreenResult) -> str:
     if numeric.float_points:
         err = f" (max rel err {numeric.max_rel_err:.1e})" if numeric.max_rel_err else ""
         parts.append(f"{numeric.float_points} float64 points agree{err}")
-    parts.append(f"{numeric.hp_points} points agree at {PRECISIONS[0]}/{PRECISIONS[1]} digits")
+    if numeric.suspects:
+        parts.append(f"{numeric.suspects} ill-conditioned in float64")
+    parts.append(f"{numeric.hp_points} re-checked and agree at {PRECISIONS[0]}/{PRECISIONS[1]} digits")
     return ", ".join(parts)
 
 

@@ -11,6 +11,7 @@ Soundness rules (DESIGN §3, §4):
 from __future__ import annotations
 
 import math
+import time
 from dataclasses import dataclass, field
 from typing import Any, Callable, Sequence
 
@@ -29,6 +30,7 @@ REAL_DIFFERENCE = mpmath.mpf(10) ** -30  # relative size a stable difference mus
 MAX_SUSPECTS = 12
 AGREEING_SAMPLE = 6
 MP_ONLY_POINTS = 16
+HP_SECONDS = 20.0  # after this, no further points are re-checked (nested quadrature is slow)
 
 
 @dataclass(frozen=True)
@@ -51,6 +53,7 @@ class ScreenResult:
     undefined_points: int = 0
     hp_points: int = 0
     max_rel_err: float = 0.0
+    suspects: int = 0  # float64 mismatches and one-sided undefined points
     notes: list[str] = field(default_factory=list)
 
     def evidence(self) -> dict[str, Any]:
@@ -60,6 +63,7 @@ class ScreenResult:
             "hp_dps": list(PRECISIONS),
             "max_rel_err_float": self.max_rel_err,
             "undefined_points": self.undefined_points,
+            "float_suspects": self.suspects,
         }
         if self.counterexample is not None:
             data.update(lhs_value=self.counterexample.lhs, rhs_value=self.counterexample.rhs,
@@ -171,7 +175,9 @@ def _float_values(fn: Callable, arrays: list[np.ndarray], count: int) -> np.ndar
 
 
 def screen(lhs: sp.Expr, rhs: sp.Expr, relation: str, domain: Domain, seed: int,
-           points: int = FLOAT_POINTS, search: bool | None = None) -> ScreenResult:
+           points: int = FLOAT_POINTS, search: bool | None = None,
+           agreeing_sample: int = AGREEING_SAMPLE, max_suspects: int = MAX_SUSPECTS,
+           hp_seconds: float = HP_SECONDS) -> ScreenResult:
     """Sample the domain, nominate suspicious points in float64, decide them at high precision."""
     args = domain.symbols
     try:
@@ -210,24 +216,29 @@ def screen(lhs: sp.Expr, rhs: sp.Expr, relation: str, domain: Domain, seed: int,
         result.max_rel_err = float(np.max(np.abs(bad[agreeing]), initial=0.0))
 
     rng = np.random.default_rng(seed + 1)
-    suspects = list(np.argsort(-bad)[: int(fails.sum())][:MAX_SUSPECTS])
+    suspects = list(np.argsort(-bad)[: int(fails.sum())][:max_suspects])
     sided = np.flatnonzero(one_sided)
-    suspects += list(rng.permutation(sided)[: MAX_SUSPECTS // 2])
+    suspects += list(rng.permutation(sided)[: max(1, max_suspects // 2)])
     if relation != "eq" and (search is None or search):
         suspects = _search_violations(low_l, low_r, relation, domain, samples, bad, seed) + suspects
     calm = np.flatnonzero(agreeing)
-    sample = list(rng.permutation(calm)[:AGREEING_SAMPLE])
+    sample = list(rng.permutation(calm)[:agreeing_sample])
     if not calm.size and not suspects:
         undefined = ScreenResult("undefined", float_points=points, undefined_points=points)
         return _mp_only(hp, domain, seed, undefined)
 
-    checks = []
-    for index in suspects + sample:
+    # the worst suspects and a few agreeing points first, then the rest while time allows
+    order = suspects[:2] + sample[:2] + suspects[2:] + sample[2:]
+    checks, started = [], time.monotonic()
+    for index in order:
+        if len(checks) >= 3 and time.monotonic() - started > hp_seconds:
+            result.notes.append(f"high-precision re-checks stopped after {hp_seconds:g} s")
+            break
         point = index if isinstance(index, tuple) else tuple(float(samples[s][index]) for s in args)
         checks.append(hp.decide(point))
         if checks[-1].outcome == "fails":
             break
-    result.notes.append(f"{int(fails.sum())} float64 mismatches, {len(sided)} one-sided undefined")
+    result.suspects = int(fails.sum()) + len(sided)
     return _conclude(checks, result)
 
 
