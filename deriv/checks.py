@@ -171,7 +171,7 @@ def _conclude(proof: str | None, attempt: Attempt, numeric: ScreenResult, domain
     evidence = numeric.evidence() | {"domain": domain.describe()}
     if proof:
         evidence["tried"] = attempt.tried
-        return Verdict(Status.PROVED, proof, f"{proof}; {sampled}", evidence=evidence)
+        return Verdict(Status.PROVED, proof, f"lhs − rhs ≡ 0 by {proof}; {sampled}", evidence=evidence)
     why = attempt.summary() or "no symbolic strategy applies"
     if numeric.outcome == "agree":
         return Verdict(Status.NUMERIC, f"numeric-{PRECISIONS[0]}dps",

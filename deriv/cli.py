@@ -1,0 +1,112 @@
+"""The `deriv` command line: `deriv verify [PATH ...]`."""
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from pathlib import Path
+
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+from . import __version__
+from .cache import cache_dir
+
+EXIT_PASS, EXIT_FAIL, EXIT_USAGE = 0, 1, 2
+
+VERIFY_HELP = """\
+Check every step of every derivation and print a report.
+
+Each step is proved symbolically where possible (proved), otherwise sampled at many points in
+float64 with every doubtful point and a sample of agreeing points re-computed at 50 and 80
+digits (numeric), or refuted with a counterexample confirmed at high precision (refuted).
+unknown means no decision within the time budget; error means the step could not be built or
+evaluated. A run passes when every step is proved or numeric, except steps the derivation
+marks as expected refutations (real mistakes of the document), which must be refuted.
+
+Exit status: 0 the run passes, 1 it does not, 2 usage error or a module that could not be loaded.
+"""
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="deriv", description="deriv: a derivation verifier.")
+    parser.add_argument("--version", action="version", version=f"deriv {__version__}")
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND")
+    verify = commands.add_parser("verify", help="check derivations and report every step",
+                                 description=VERIFY_HELP, formatter_class=argparse.RawDescriptionHelpFormatter)
+    verify.add_argument("paths", nargs="*", metavar="PATH",
+                        help="derivation modules (.py) or folders of them; default: the bundled "
+                             "derivations of CATSMILE-1019. Loading a module runs its code.")
+    verify.add_argument("--json", metavar="FILE", help="also write the results as JSON to FILE")
+    verify.add_argument("--jobs", "-j", type=int, default=None, metavar="N",
+                        help="check derivations in N processes (default: all cores)")
+    verify.add_argument("-k", metavar="TEXT", dest="keyword",
+                        help="only derivations whose id or title contains TEXT (case-insensitive)")
+    verify.add_argument("--no-cache", action="store_true",
+                        help=f"re-check every step; do not read or write the verdict cache ({cache_dir()})")
+    verify.add_argument("--timeout", type=float, default=None, metavar="SECONDS",
+                        help="time budget per step (default 120 s; symbolic strategies get 5-20 s each)")
+    verify.add_argument("--verbose", "-v", action="store_true", help="show each step's expressions and full details")
+    verify.add_argument("--quiet", "-q", action="store_true", help="print only the summary")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.command != "verify":
+        parser.print_help()
+        return EXIT_USAGE
+    return verify(args)
+
+
+def verify(args) -> int:
+    from . import report, runner
+
+    console = Console(highlight=False)
+    errors = Console(stderr=True, highlight=False)
+    if args.jobs is not None and args.jobs < 1:
+        errors.print("deriv: --jobs must be at least 1")
+        return EXIT_USAGE
+    jobs = args.jobs or runner.default_jobs()
+    try:
+        paths = args.paths or [runner.bundled_path()]
+        runner.module_files(paths)
+    except FileNotFoundError as exc:
+        errors.print(f"deriv: {exc}")
+        return EXIT_USAGE
+
+    progress = Progress(TextColumn("[progress.description]{task.description}"), BarColumn(),
+                        MofNCompleteColumn(), TimeElapsedColumn(), console=errors, transient=True,
+                        disable=not errors.is_terminal)
+    task = progress.add_task("loading", total=None)
+
+    def on_collected(found):
+        progress.update(task, total=sum(len(d.steps) for _, d in found), description="checking")
+
+    def on_step(derivation_id, step):
+        progress.update(task, advance=1, description=f"{derivation_id} line {step.line}")
+
+    def on_derivation(result):
+        if jobs > 1:
+            progress.update(task, advance=len(result.steps), description=result.id)
+
+    with progress:
+        result = runner.run(paths, jobs=jobs, keyword=args.keyword, use_cache=not args.no_cache,
+                            timeout=args.timeout, on_collected=on_collected,
+                            on_step=on_step if jobs <= 1 else None, on_derivation=on_derivation)
+    report.print_report(result, console, verbose=args.verbose, quiet=args.quiet)
+    if args.json:
+        report.write_json(result, args.json)
+        if not args.quiet:
+            console.print(f"JSON written to {args.json}")
+    if args.keyword and not result.derivations and not result.failures:
+        errors.print(f"deriv: no derivation matches -k {args.keyword!r}")
+        return EXIT_USAGE
+    if result.failures:
+        return EXIT_USAGE
+    return EXIT_PASS if result.passed else EXIT_FAIL
+
+
+if __name__ == "__main__":
+    sys.exit(main())

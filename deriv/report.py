@@ -1,0 +1,161 @@
+"""Reporters: read verdicts, never re-check. A rich terminal report and the JSON of DESIGN §5."""
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from rich.console import Console, Group
+from rich.panel import Panel
+from rich.table import Table
+from rich.text import Text
+
+from .runner import DerivationResult, RunResult, StepResult
+from .verdict import Status
+
+SYMBOLS = {Status.PROVED: "✓", Status.NUMERIC: "≈", Status.REFUTED: "✗", Status.UNKNOWN: "?",
+           Status.ERROR: "!"}
+STYLES = {Status.PROVED: "green", Status.NUMERIC: "cyan", Status.REFUTED: "red",
+          Status.UNKNOWN: "yellow", Status.ERROR: "magenta"}
+RELATIONS = {"eq": "=", "le": "≤", "ge": "≥", "lt": "<", "gt": ">", "const": "= c +",
+             "limit": "lim", "experiment": "run"}
+
+
+# -- JSON ---------------------------------------------------------------------------------------
+
+def step_json(s: StepResult) -> dict[str, Any]:
+    v = s.verdict
+    return {"index": s.index, "line": s.line, "relation": s.relation, "status": v.status.value,
+            "expected": s.expected, "met": s.met, "method": v.method, "seconds": round(v.seconds, 4),
+            "detail": v.detail, "counterexample": None if v.counterexample is None else dict(v.counterexample),
+            "correction_of": s.correction_of, "note": s.note or None, "lhs": s.lhs, "rhs": s.rhs,
+            "cached": s.cached, "evidence": dict(v.evidence)}
+
+
+def run_json(result: RunResult) -> dict[str, Any]:
+    return {
+        "summary": result.summary(),
+        "derivations": [
+            {"id": d.id, "title": d.title, "source": d.source, "file": d.file, "passed": d.passed,
+             "steps": [step_json(s) for s in d.steps]}
+            for d in result.derivations
+        ],
+        "load_errors": [{"file": f.file, "message": f.message} for f in result.failures],
+    }
+
+
+def write_json(result: RunResult, path: str) -> None:
+    with open(path, "w", encoding="utf-8") as handle:
+        json.dump(run_json(result), handle, indent=2, ensure_ascii=False, default=str)
+        handle.write("\n")
+
+
+# -- terminal -------------------------------------------------------------------------------------
+
+def status_text(s: StepResult) -> Text:
+    v = s.verdict
+    text = Text(f"{SYMBOLS[v.status]} {v.status.value}", style=STYLES[v.status])
+    if s.expected:
+        text.append(" (expected)" if s.met else f" (expected {s.expected})",
+                    style="dim" if s.met else "bold red")
+    elif not s.met:
+        text.stylize("bold")
+    return text
+
+
+def _one_line(text: str, width: int = 110) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= width else text[: width - 1] + "…"
+
+
+def derivation_table(d: DerivationResult, verbose: bool = False) -> Table:
+    mark = "[green]✓[/]" if d.passed else "[bold red]✗[/]"
+    title = f"{mark} [bold]{d.id}[/] — {d.title}" if d.title else f"{mark} [bold]{d.id}[/]"
+    table = Table(title=title, title_justify="left", caption=f"{d.source or d.file}",
+                  caption_justify="left", expand=False, show_lines=verbose)
+    table.add_column("#", justify="right")
+    table.add_column("line", justify="right")
+    table.add_column("rel")
+    table.add_column("status", no_wrap=True)
+    table.add_column("method")
+    table.add_column("time", justify="right")
+    if verbose:
+        table.add_column("detail", overflow="fold")
+    else:
+        table.add_column("detail", no_wrap=True, overflow="ellipsis", max_width=200)
+    for s in d.steps:
+        v = s.verdict
+        index = f"↳{s.index}" if s.correction_of else str(s.index)
+        detail = v.detail if verbose else _one_line(v.detail, 200)
+        if s.correction_of:
+            detail = f"corrects step {s.correction_of}: {detail}"
+        if verbose and s.lhs:
+            detail = f"{s.lhs}\n  {RELATIONS.get(s.relation, s.relation)} {s.rhs}\n{detail}"
+        time = "cached" if s.cached else f"{v.seconds:.2f}s"
+        table.add_row(index, str(s.line or "–"), RELATIONS.get(s.relation, s.relation),
+                      status_text(s), v.method, time, detail)
+    return table
+
+
+def refutation_panel(d: DerivationResult, s: StepResult) -> Panel:
+    v = s.verdict
+    lines = [Text.assemble(("step ", "dim"), str(s.index), ("  line ", "dim"), str(s.line))]
+    if s.lhs:
+        lines.append(Text(f"claimed: {s.lhs}  {RELATIONS.get(s.relation, s.relation)}  {s.rhs}"))
+    if v.counterexample:
+        point = ", ".join(f"{k} = {val!r}" for k, val in v.counterexample.items())
+        lines.append(Text.assemble(("counterexample: ", "bold"), point))
+    for key, label in (("lhs_value", "lhs"), ("rhs_value", "rhs"), ("difference", "lhs − rhs")):
+        if key in v.evidence:
+            lines.append(Text(f"  {label:>9} = {v.evidence[key]}"))
+    if "sympy_limit" in v.evidence:
+        lines.append(Text(f"  the limit is {v.evidence['sympy_limit']}"))
+    if s.note:
+        lines.append(Text.assemble(("why: ", "bold"), s.note))
+    corrected = [c for c in d.steps if c.correction_of == s.index]
+    for c in corrected:
+        lines.append(Text.assemble(("corrected: ", "bold"), f"{c.rhs}  → ", status_text(c),
+                                   f" ({c.verdict.method})"))
+    style = "red" if not s.met else "dim red"
+    title = f"{d.id} · line {s.line}: refuted" + (" (expected)" if s.met else "")
+    return Panel(Group(*lines), title=title, title_align="left", border_style=style)
+
+
+def summary_text(result: RunResult) -> Text:
+    counts = result.summary()
+    text = Text()
+    text.append("PASS" if result.passed else "FAIL", style="bold green" if result.passed else "bold red")
+    text.append(f"  {counts['derivations']} derivations, {counts['steps']} steps: ")
+    parts = []
+    for status in Status:
+        n = counts[status.value]
+        if n:
+            parts.append((f"{SYMBOLS[status]} {n} {status.value}", STYLES[status]))
+    for i, (label, style) in enumerate(parts):
+        text.append(label, style=style)
+        if i < len(parts) - 1:
+            text.append(", ")
+    expected = sum(1 for d in result.derivations for s in d.steps if s.expected and s.met)
+    if expected:
+        text.append(f"  ({expected} expected refutation{'s' if expected > 1 else ''} of the document)")
+    text.append(f"  in {counts['seconds']:.1f} s")
+    failing = [(d, s) for d in result.derivations for s in d.steps if not s.met]
+    if failing:
+        lines = ", ".join(sorted({f"{d.id}:{s.line}" for d, s in failing}))
+        text.append(f"\nnot holding: {lines}", style="red")
+    for f in result.failures:
+        text.append(f"\ncould not load {f.file}", style="magenta")
+    return text
+
+
+def print_report(result: RunResult, console: Console, *, verbose: bool = False, quiet: bool = False) -> None:
+    if not quiet:
+        for d in result.derivations:
+            console.print(derivation_table(d, verbose))
+            for s in d.steps:
+                if s.verdict.status is Status.REFUTED:
+                    console.print(refutation_panel(d, s))
+            console.print()
+    for f in result.failures:
+        console.print(Panel(f.message, title="could not load a derivation module",
+                            title_align="left", border_style="magenta"))
+    console.print(summary_text(result))
