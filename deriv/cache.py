@@ -3,12 +3,13 @@
 One small JSON file per step under the cache directory ($DERIV_CACHE_DIR, else
 $XDG_CACHE_HOME/deriv, else ~/.cache/deriv). The key hashes everything a verdict depends on:
 both sides (`srepr`, which keeps assumptions), relation, domain, options, and the versions of
-deriv, sympy, mpmath and numpy. Only decided or sampled verdicts are stored -- never a timeout,
+deriv (and a hash of its source), sympy, mpmath and numpy. Only decided or sampled verdicts are stored -- never a timeout,
 which depends on the machine's load. The directory is safe to delete; an unreadable entry is
 ignored and overwritten.
 """
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import os
@@ -31,6 +32,16 @@ def cache_dir() -> Path:
     return Path(base) / "deriv"
 
 
+@functools.lru_cache(maxsize=1)
+def engine_fingerprint() -> str:
+    """A hash of deriv's own source, so an edited checker never reuses verdicts of the old one."""
+    digest = hashlib.sha256()
+    for path in sorted(Path(__file__).parent.glob("*.py")):
+        digest.update(path.name.encode())
+        digest.update(path.read_bytes())
+    return digest.hexdigest()[:16]
+
+
 def step_key(*parts) -> str:
     from . import __version__
 
@@ -43,7 +54,7 @@ def step_key(*parts) -> str:
             return "(" + ",".join(text(p) for p in part) + ")"
         return repr(part)
 
-    versions = (__version__, sp.__version__, mpmath.__version__, numpy.__version__)
+    versions = (__version__, engine_fingerprint(), sp.__version__, mpmath.__version__, numpy.__version__)
     payload = "\x1f".join(text(p) for p in (*versions, *parts))
     return hashlib.sha256(payload.encode()).hexdigest()
 

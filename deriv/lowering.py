@@ -121,9 +121,19 @@ def _compile_integral(integral: sp.Integral, args: tuple, backend: str) -> Compi
     high_fn = compile_expr(high, args, backend)
 
     if backend == "mpmath":
+        # An integral is often re-evaluated with the same arguments (an inner normaliser that does
+        # not depend on the outer integration variable): remember values by the arguments it uses.
+        used = [i for i, a in enumerate(args) if a in integral.free_symbols]
+        memo: dict = {}
+
         def quad(*values):
-            a, b = low_fn(*values), high_fn(*values)
-            return mpmath.quad(lambda t: body(*values, t), [a, b])
+            key = (mpmath.mp.prec, *(values[i] for i in used))
+            if key not in memo:
+                if len(memo) > 10_000:
+                    memo.clear()
+                a, b = low_fn(*values), high_fn(*values)
+                memo[key] = mpmath.quad(lambda t: body(*values, t), [a, b])
+            return memo[key]
 
         return quad
 
