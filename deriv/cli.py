@@ -87,14 +87,10 @@ def verify(args) -> int:
     def on_step(derivation_id, step):
         progress.update(task, advance=1, description=f"{derivation_id} line {step.line}")
 
-    def on_derivation(result):
-        if jobs > 1:
-            progress.update(task, advance=len(result.steps), description=result.id)
-
     with progress:
         result = runner.run(paths, jobs=jobs, keyword=args.keyword, use_cache=not args.no_cache,
                             timeout=args.timeout, on_collected=on_collected,
-                            on_step=on_step if jobs <= 1 else None, on_derivation=on_derivation)
+                            on_step=on_step)
     report.print_report(result, console, verbose=args.verbose, quiet=args.quiet)
     if args.json:
         report.write_json(result, args.json)

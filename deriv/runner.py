@@ -175,16 +175,19 @@ def check_step(step: Step, derivation: Derivation, cache: VerdictCache | None = 
     return verdict, False
 
 
+def _step_result(step: Step, verdict: Verdict, cached: bool) -> StepResult:
+    rhs = step.claim if step.kind == "experiment" else str(step.rhs)
+    lhs = str(step.lhs) if step.lhs is not None else ""
+    return StepResult(step.index, step.line, step.relation, step.kind, step.expect,
+                      step.correction_of, step.note, lhs, rhs, verdict, cached)
+
+
 def check_derivation(path: Path, derivation: Derivation, cache: VerdictCache | None,
                      timeout: float | None = None,
                      on_step: Callable[[str, StepResult], None] | None = None) -> DerivationResult:
     results = []
     for step in derivation.steps:
-        verdict, cached = check_step(step, derivation, cache, timeout)
-        rhs = step.claim if step.kind == "experiment" else str(step.rhs)
-        result = StepResult(step.index, step.line, step.relation, step.kind, step.expect,
-                            step.correction_of, step.note, str(step.lhs) if step.lhs is not None else "",
-                            rhs, verdict, cached)
+        result = _step_result(step, *check_step(step, derivation, cache, timeout))
         results.append(result)
         if on_step:
             on_step(derivation.id, result)
@@ -194,13 +197,14 @@ def check_derivation(path: Path, derivation: Derivation, cache: VerdictCache | N
 _worker_modules: dict[str, list[Derivation]] = {}
 
 
-def _check_in_worker(path: str, derivation_id: str, cache_on: bool, cache_directory: str | None,
-                     timeout: float | None) -> DerivationResult:
+def _check_in_worker(path: str, derivation_id: str, index: int, cache_on: bool,
+                     cache_directory: str, timeout: float | None) -> StepResult:
     if path not in _worker_modules:
         _worker_modules[path] = load_module(Path(path))
     derivation = next(d for d in _worker_modules[path] if d.id == derivation_id)
-    cache = VerdictCache(Path(cache_directory) if cache_directory else None, enabled=cache_on)
-    return check_derivation(Path(path), derivation, cache, timeout)
+    step = derivation.steps[index - 1]
+    cache = VerdictCache(Path(cache_directory), enabled=cache_on)
+    return _step_result(step, *check_step(step, derivation, cache, timeout))
 
 
 def run(paths: Sequence[str | Path], *, jobs: int = 1, keyword: str | None = None,
@@ -208,6 +212,9 @@ def run(paths: Sequence[str | Path], *, jobs: int = 1, keyword: str | None = Non
         on_step: Callable[[str, StepResult], None] | None = None,
         on_derivation: Callable[[DerivationResult], None] | None = None,
         on_collected: Callable[[list[tuple[Path, Derivation]]], None] | None = None) -> RunResult:
+    """Check every step of every derivation found under `paths`; steps are independent checks,
+    so with jobs > 1 they are spread over worker processes one step at a time (results are
+    assembled in document order, identical to a serial run)."""
     start = time.monotonic()
     found, failures = collect(paths)
     if keyword:
@@ -217,28 +224,37 @@ def run(paths: Sequence[str | Path], *, jobs: int = 1, keyword: str | None = Non
         on_collected(found)
     cache = VerdictCache(cache_directory, enabled=use_cache)
     results: list[DerivationResult] = []
-    if jobs <= 1 or len(found) <= 1:
+    if jobs <= 1 or sum(len(d.steps) for _, d in found) <= 1:
         for path, derivation in found:
             result = check_derivation(path, derivation, cache, timeout, on_step)
             results.append(result)
             if on_derivation:
                 on_derivation(result)
-    else:
-        # fork: workers start with sympy imported; each loads the module it is given once
-        context = multiprocessing.get_context("fork")
-        with ProcessPoolExecutor(max_workers=jobs, mp_context=context) as pool:
-            futures = [pool.submit(_check_in_worker, str(p), d.id, use_cache,
-                                   str(cache.directory), timeout) for p, d in found]
-            for (path, derivation), future in zip(found, futures):
+        return RunResult(results, failures, time.monotonic() - start)
+
+    # fork: workers start with sympy imported; each loads a module once, then checks steps
+    context = multiprocessing.get_context("fork")
+    with ProcessPoolExecutor(max_workers=jobs, mp_context=context) as pool:
+        futures = {(path, d.id): [pool.submit(_check_in_worker, str(path), d.id, s.index, use_cache,
+                                              str(cache.directory), timeout) for s in d.steps]
+                   for path, d in found}
+        for path, derivation in found:
+            steps = []
+            for step, future in zip(derivation.steps, futures[(path, derivation.id)]):
                 try:
                     result = future.result()
-                except Exception as exc:  # noqa: BLE001 - a dead worker fails one derivation
-                    failures.append(LoadFailure(str(path), f"{derivation.id}: worker failed: "
-                                                f"{type(exc).__name__}: {exc}"))
-                    continue
-                results.append(result)
-                if on_derivation:
-                    on_derivation(result)
+                except Exception as exc:  # noqa: BLE001 - a dead worker fails its step, not the run
+                    verdict = Verdict(Status.ERROR, "worker", f"worker process failed: "
+                                      f"{type(exc).__name__}: {exc}")
+                    result = _step_result(step, verdict, False)
+                steps.append(result)
+                if on_step:
+                    on_step(derivation.id, result)
+            result = DerivationResult(derivation.id, derivation.title, derivation.source, str(path),
+                                      tuple(steps))
+            results.append(result)
+            if on_derivation:
+                on_derivation(result)
     return RunResult(results, failures, time.monotonic() - start)
 
 
