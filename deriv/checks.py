@@ -171,6 +171,8 @@ def _conclude(proof: str | None, attempt: Attempt, numeric: ScreenResult, domain
     evidence = numeric.evidence() | {"domain": domain.describe()}
     if proof:
         evidence["tried"] = attempt.tried
+        if numeric.outcome != "agree":
+            sampled = f"not cross-checked numerically ({numeric.outcome}: {numeric.detail})"
         return Verdict(Status.PROVED, proof, f"lhs − rhs ≡ 0 by {proof}; {sampled}", evidence=evidence)
     why = attempt.summary() or "no symbolic strategy applies"
     if numeric.outcome == "agree":

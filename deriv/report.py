@@ -67,32 +67,42 @@ def _one_line(text: str, width: int = 110) -> str:
     return text if len(text) <= width else text[: width - 1] + "…"
 
 
-def derivation_table(d: DerivationResult, verbose: bool = False) -> Table:
+def derivation_table(d: DerivationResult, verbose: bool = False, width: int = 200) -> Table:
+    """One row per step; on a narrow terminal the method moves into the detail column."""
     mark = "[green]✓[/]" if d.passed else "[bold red]✗[/]"
     title = f"{mark} [bold]{d.id}[/] — {d.title}" if d.title else f"{mark} [bold]{d.id}[/]"
     table = Table(title=title, title_justify="left", caption=f"{d.source or d.file}",
                   caption_justify="left", expand=False, show_lines=verbose)
-    table.add_column("#", justify="right")
-    table.add_column("line", justify="right")
-    table.add_column("rel")
-    table.add_column("status", no_wrap=True)
-    table.add_column("method")
-    table.add_column("time", justify="right")
-    if verbose:
-        table.add_column("detail", overflow="fold")
-    else:
-        table.add_column("detail", no_wrap=True, overflow="ellipsis", max_width=200)
+    rows = []
     for s in d.steps:
         v = s.verdict
-        index = f"↳{s.index}" if s.correction_of else str(s.index)
-        detail = v.detail if verbose else _one_line(v.detail, 200)
-        if s.correction_of:
-            detail = f"corrects step {s.correction_of}: {detail}"
-        if verbose and s.lhs:
-            detail = f"{s.lhs}\n  {RELATIONS.get(s.relation, s.relation)} {s.rhs}\n{detail}"
-        time = "cached" if s.cached else f"{v.seconds:.2f}s"
-        table.add_row(index, str(s.line or "–"), RELATIONS.get(s.relation, s.relation),
-                      status_text(s), v.method, time, detail)
+        rows.append([f"↳{s.index}" if s.correction_of else str(s.index), str(s.line or "–"),
+                     RELATIONS.get(s.relation, s.relation), status_text(s),
+                     v.method if verbose else _one_line(v.method, 22),
+                     "cached" if s.cached else f"{v.seconds:.2f}s",
+                     (f"corrects step {s.correction_of}: " if s.correction_of else "") + v.detail])
+    columns = ["#", "line", "rel", "status", "method", "time"]
+    widths = [max([len(c)] + [len(str(r[i])) if i != 3 else len(r[i].plain) for r in rows])
+              for i, c in enumerate(columns)]
+    with_method = verbose or width - (sum(widths) + 3 * 7 + 1) >= 30
+    if not with_method:
+        for r in rows:
+            r[6] = f"{r[4]}: {r[6]}"
+        widths[4] = 0
+    room = max(20, width - (sum(widths) + 3 * (7 if with_method else 6) + 1))
+    for name in columns:
+        if name == "method" and not with_method:
+            continue
+        table.add_column(name, justify="right" if name in ("#", "line", "time") else "left", no_wrap=True)
+    table.add_column("detail", overflow="fold" if verbose else "ellipsis", no_wrap=not verbose)
+    for r in rows:
+        detail = r[6] if verbose else _one_line(r[6], room)
+        if verbose:
+            step = d.steps[rows.index(r)]
+            if step.lhs:
+                detail = f"{step.lhs}\n  {r[2]} {step.rhs}\n{detail}"
+        cells = r[:4] + ([r[4]] if with_method else []) + [r[5], detail]
+        table.add_row(*cells)
     return table
 
 
@@ -118,6 +128,15 @@ def refutation_panel(d: DerivationResult, s: StepResult) -> Panel:
     style = "red" if not s.met else "dim red"
     title = f"{d.id} · line {s.line}: refuted" + (" (expected)" if s.met else "")
     return Panel(Group(*lines), title=title, title_align="left", border_style=style)
+
+
+def problem_panel(d: DerivationResult, s: StepResult) -> Panel:
+    """Where and why a step could not be decided: file, derivation, step, line, reason."""
+    v = s.verdict
+    body = Text.assemble((f"{d.file}", "bold"), f"  derivation {d.id}, step {s.index}, line {s.line}\n",
+                         v.detail)
+    return Panel(body, title=f"{d.id} · line {s.line}: {v.status.value}", title_align="left",
+                 border_style=STYLES[v.status])
 
 
 def summary_text(result: RunResult) -> Text:
@@ -150,10 +169,12 @@ def summary_text(result: RunResult) -> Text:
 def print_report(result: RunResult, console: Console, *, verbose: bool = False, quiet: bool = False) -> None:
     if not quiet:
         for d in result.derivations:
-            console.print(derivation_table(d, verbose))
+            console.print(derivation_table(d, verbose, console.width))
             for s in d.steps:
                 if s.verdict.status is Status.REFUTED:
                     console.print(refutation_panel(d, s))
+                elif s.verdict.status in (Status.ERROR, Status.UNKNOWN):
+                    console.print(problem_panel(d, s))
             console.print()
     for f in result.failures:
         console.print(Panel(f.message, title="could not load a derivation module",
