@@ -25,6 +25,7 @@ from .verdict import Status, Verdict
 
 RELATIONS = ("eq", "le", "ge", "lt", "gt", "const")
 HEAVY_HINTS = ("simplify", "integrate")
+NUMERIC_ONLY = "numeric-only"  # internal hint: skip every symbolic strategy
 
 
 @dataclass(frozen=True)
@@ -46,11 +47,16 @@ class Budgets:
 
 def check(lhs, rhs, relation: str = "eq", *, domain: Mapping | None = None,
           wrt: Iterable[sp.Symbol] | None = None, timeout: float | None = None,
-          hint: str | None = None, isolate: bool = True) -> Verdict:
-    """Check `lhs <relation> rhs` over `domain` and return its Verdict."""
+          hint: str | None = None, symbolic: bool = True, isolate: bool = True) -> Verdict:
+    """Check `lhs <relation> rhs` over `domain` and return its Verdict.
+
+    `symbolic=False` skips every proof strategy (the numeric screen alone: numeric or refuted).
+    """
     if relation not in RELATIONS:
         return Verdict(Status.ERROR, "input", f"unknown relation {relation!r}; use one of {RELATIONS}")
     limits = Budgets.for_timeout(timeout)
+    if not symbolic:
+        hint = NUMERIC_ONLY
     return _isolated(_check_relation, (lhs, rhs, relation, domain, tuple(wrt or ()), limits, hint),
                      limits.step, isolate)
 
@@ -119,6 +125,11 @@ def _check_relation(lhs, rhs, relation, domain_map, wrt, limits: Budgets, hint) 
     domain = _domain_for((lhs, rhs), domain_map)
     seed = stable_seed(sp.srepr(lhs), sp.srepr(rhs), relation)
     attempt = Attempt()
+    if hint == NUMERIC_ONLY:
+        numeric = screen(lhs, rhs, relation, domain, seed)
+        if numeric.outcome == "refuted":
+            return _refuted(numeric, domain)
+        return _conclude(None, attempt, numeric, domain)
     if relation == "eq" and hint not in HEAVY_HINTS:
         if lhs == rhs:
             return Verdict(Status.PROVED, "identical", "both sides are the same expression",
@@ -134,11 +145,32 @@ def _check_relation(lhs, rhs, relation, domain_map, wrt, limits: Budgets, hint) 
     numeric = screen(lhs, rhs, relation, domain, seed)
     if numeric.outcome == "refuted":
         return _refuted(numeric, domain)
+    if relation in ("lt", "gt"):
+        equal = prove_zero_cheap(lhs - rhs, limits.cheap, attempt)
+        if equal:  # a proved identity refutes a strict inequality at every point of the domain
+            return _strictness_refuted(lhs, rhs, relation, domain, seed, equal.method)
     if relation == "eq":
         proof = _prove_equal(lhs, rhs, limits, hint, attempt)
     else:
         proof = _prove_inequality(lhs, rhs, relation, limits, hint, attempt)
     return _conclude(proof, attempt, numeric, domain)
+
+
+def _strictness_refuted(lhs, rhs, relation, domain: Domain, seed: int, method: str) -> Verdict:
+    from .numeric import HighPrecision
+
+    args = domain.symbols
+    point = domain.sample(1, seed)
+    values = tuple(float(point[s][0]) for s in args)
+    hp = HighPrecision(Lowered.of(lhs, args), Lowered.of(rhs, args), "eq")
+    check_point = hp.decide(values)
+    symbol = "<" if relation == "lt" else ">"
+    return Verdict(Status.REFUTED, f"identity ({method})",
+                   f"lhs − rhs ≡ 0 by {method}, so lhs {symbol} rhs fails at every point, e.g. "
+                   f"{check_point.point}: lhs = {check_point.lhs}, rhs = {check_point.rhs}",
+                   counterexample=dict(check_point.point),
+                   evidence={"lhs_value": check_point.lhs, "rhs_value": check_point.rhs,
+                             "difference": check_point.difference, "domain": domain.describe()})
 
 
 def _prove_equal(lhs, rhs, limits: Budgets, hint, attempt: Attempt) -> str | None:
@@ -174,7 +206,7 @@ def _conclude(proof: str | None, attempt: Attempt, numeric: ScreenResult, domain
         if numeric.outcome != "agree":
             sampled = f"not cross-checked numerically ({numeric.outcome}: {numeric.detail})"
         return Verdict(Status.PROVED, proof, f"lhs − rhs ≡ 0 by {proof}; {sampled}", evidence=evidence)
-    why = attempt.summary() or "no symbolic strategy applies"
+    why = attempt.summary() or "symbolic strategies not attempted"
     if numeric.outcome == "agree":
         return Verdict(Status.NUMERIC, f"numeric-{PRECISIONS[0]}dps",
                        f"{sampled}; no symbolic proof ({why})", evidence=evidence)

@@ -49,6 +49,7 @@ class Step:
     correction_of: int | None = None  # index of the refuted step this one corrects
     domain: Mapping | None = None
     timeout: float | None = None
+    certificate: Any = None  # for ≤/≥: an expression equal to the gap, nonnegative by a lemma
 
     @property
     def label(self) -> str:
@@ -156,7 +157,7 @@ class Derivation:
         expect = options.pop("expect", None)
         note = options.pop("note", "")
         corrected = options.pop("corrected", None)
-        extra = {k: options.pop(k) for k in ("hint", "domain", "timeout") if k in options}
+        extra = {k: options.pop(k) for k in ("hint", "domain", "timeout", "certificate") if k in options}
         if options:
             raise TypeError(f"unknown step option(s): {', '.join(options)}")
         if expect not in EXPECTATIONS:

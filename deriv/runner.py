@@ -17,7 +17,8 @@ from typing import Callable, Iterable, Sequence
 
 import multiprocessing
 
-from . import model
+from . import model, prob
+from .probcheck import check_prob_step
 from .cache import VerdictCache, step_key
 from .checks import check, check_experiment, check_limit
 from .model import Derivation, Step
@@ -148,8 +149,11 @@ def collect(paths: Sequence[str | Path]) -> tuple[list[tuple[Path, Derivation]],
 def _key(step: Step, derivation: Derivation, domain: dict) -> str | None:
     if step.kind == "experiment":
         return None  # its code is not part of the key; always run it
+    tables = [(t.signature(), t.data) for t in prob.tables_in(step.lhs, step.rhs)] \
+        if prob.is_probabilistic(step.lhs, step.rhs) else []
     return step_key(step.kind, step.relation, step.lhs, step.rhs, step.wrt, step.var, step.point,
-                    step.direction, domain, step.hint, step.timeout or derivation.timeout)
+                    step.direction, domain, step.hint, step.timeout or derivation.timeout,
+                    step.certificate, tables)
 
 
 def check_step(step: Step, derivation: Derivation, cache: VerdictCache | None = None,
@@ -167,6 +171,9 @@ def check_step(step: Step, derivation: Derivation, cache: VerdictCache | None = 
                               domain=domain, timeout=timeout)
     elif step.kind == "experiment":
         verdict = check_experiment(step.run, timeout=timeout)
+    elif prob.is_probabilistic(step.lhs, step.rhs):
+        verdict = check_prob_step(step.lhs, step.rhs, step.relation, wrt=step.wrt or None,
+                                  certificate=step.certificate, timeout=timeout, hint=step.hint)
     else:
         verdict = check(step.lhs, step.rhs, step.relation, domain=domain, wrt=step.wrt,
                         timeout=timeout, hint=step.hint)
