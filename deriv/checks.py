@@ -252,8 +252,12 @@ def _check_const(lhs, rhs, domain_map, wrt, limits: Budgets, hint) -> Verdict:
         derivative = sp.Derivative(difference, p)
         v = _check_relation(derivative, sp.Integer(0), "eq", domain_map, (), limits, hint)
         if v.status is Status.REFUTED:
+            evidence = dict(v.evidence) | {"parameter": str(p),
+                                           "derivative_value": v.evidence.get("lhs_value")}
+            for key in ("lhs_value", "rhs_value", "difference"):
+                evidence.pop(key, None)
             return Verdict(Status.REFUTED, v.method, f"∂/∂{p}(lhs − rhs) ≠ 0: {v.detail}",
-                           counterexample=v.counterexample, evidence=dict(v.evidence) | {"parameter": str(p)})
+                           counterexample=v.counterexample, evidence=evidence)
         verdicts.append((p, v))
     worst = max(verdicts, key=lambda pv: _rank(pv[1].status))[1]
     methods = "; ".join(f"∂/∂{p}: {v.method}" for p, v in verdicts)

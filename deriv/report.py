@@ -111,12 +111,20 @@ def refutation_panel(d: DerivationResult, s: StepResult) -> Panel:
     lines = [Text.assemble(("step ", "dim"), str(s.index), ("  line ", "dim"), str(s.line))]
     if s.lhs:
         lines.append(Text(f"claimed: {s.lhs}  {RELATIONS.get(s.relation, s.relation)}  {s.rhs}"))
+    if "sizes" in v.evidence:
+        lines.append(Text(f"at support sizes {v.evidence['sizes']}"))
     if v.counterexample:
         point = ", ".join(f"{k} = {val!r}" for k, val in v.counterexample.items())
         lines.append(Text.assemble(("counterexample: ", "bold"), point))
     for key, label in (("lhs_value", "lhs"), ("rhs_value", "rhs"), ("difference", "lhs − rhs")):
         if key in v.evidence:
             lines.append(Text(f"  {label:>9} = {v.evidence[key]}"))
+    if "derivative_value" in v.evidence:
+        lines.append(Text(f"  ∂(lhs − rhs)/∂{v.evidence['parameter']} = {v.evidence['derivative_value']} ≠ 0: "
+                          "the difference is not constant in the parameters"))
+    if "tables" in v.evidence:
+        for name, rows in v.evidence["tables"].items():
+            lines.append(Text(f"  {name} = {rows}", style="dim"))
     if "sympy_limit" in v.evidence:
         lines.append(Text(f"  the limit is {v.evidence['sympy_limit']}"))
     if s.note:
