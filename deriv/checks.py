@@ -129,7 +129,7 @@ def _check_relation(lhs, rhs, relation, domain_map, wrt, limits: Budgets, hint) 
         numeric = screen(lhs, rhs, relation, domain, seed)
         if numeric.outcome == "refuted":
             return _refuted(numeric, domain)
-        return _conclude(None, attempt, numeric, domain)
+        return _conclude(None, attempt, numeric, domain, relation)
     if relation == "eq" and hint not in HEAVY_HINTS:
         if lhs == rhs:
             return Verdict(Status.PROVED, "identical", "both sides are the same expression",
@@ -147,13 +147,15 @@ def _check_relation(lhs, rhs, relation, domain_map, wrt, limits: Budgets, hint) 
         return _refuted(numeric, domain)
     if relation in ("lt", "gt"):
         equal = prove_zero_cheap(lhs - rhs, limits.cheap, attempt)
+        if not equal and numeric.outcome == "unresolved":  # ties seen: worth the heavy attempt
+            equal = prove_zero_heavy(lhs - rhs, limits.heavy, attempt)
         if equal:  # a proved identity refutes a strict inequality at every point of the domain
             return _strictness_refuted(lhs, rhs, relation, domain, seed, equal.method)
     if relation == "eq":
         proof = _prove_equal(lhs, rhs, limits, hint, attempt)
     else:
         proof = _prove_inequality(lhs, rhs, relation, limits, hint, attempt)
-    return _conclude(proof, attempt, numeric, domain)
+    return _conclude(proof, attempt, numeric, domain, relation)
 
 
 def _strictness_refuted(lhs, rhs, relation, domain: Domain, seed: int, method: str) -> Verdict:
@@ -192,20 +194,25 @@ def _prove_inequality(lhs, rhs, relation, limits: Budgets, hint, attempt: Attemp
         try:
             with alarm(limits.cheap if name != "simplify" else limits.heavy):
                 if getattr(rewrite(gap), want) is True:
-                    return f"{name}: gap {want[3:]}"
+                    return f"{name}: sign known"
         except BudgetExceeded as exc:
             attempt.timeouts.append(f"{name} {exc}")
     return None
 
 
-def _conclude(proof: str | None, attempt: Attempt, numeric: ScreenResult, domain: Domain) -> Verdict:
+CLAIMS = {"eq": "lhs − rhs ≡ 0", "le": "rhs − lhs ≥ 0", "ge": "lhs − rhs ≥ 0",
+          "lt": "rhs − lhs > 0", "gt": "lhs − rhs > 0"}
+
+
+def _conclude(proof: str | None, attempt: Attempt, numeric: ScreenResult, domain: Domain,
+              relation: str = "eq") -> Verdict:
     sampled = _sampled_text(numeric)
     evidence = numeric.evidence() | {"domain": domain.describe()}
     if proof:
         evidence["tried"] = attempt.tried
         if numeric.outcome != "agree":
             sampled = f"not cross-checked numerically ({numeric.outcome}: {numeric.detail})"
-        return Verdict(Status.PROVED, proof, f"lhs − rhs ≡ 0 by {proof}; {sampled}", evidence=evidence)
+        return Verdict(Status.PROVED, proof, f"{CLAIMS[relation]} by {proof}; {sampled}", evidence=evidence)
     why = attempt.summary() or "symbolic strategies not attempted"
     if numeric.outcome == "agree":
         return Verdict(Status.NUMERIC, f"numeric-{PRECISIONS[0]}dps",
@@ -254,8 +261,6 @@ def _check_const(lhs, rhs, domain_map, wrt, limits: Budgets, hint) -> Verdict:
         if v.status is Status.REFUTED:
             evidence = dict(v.evidence) | {"parameter": str(p),
                                            "derivative_value": v.evidence.get("lhs_value")}
-            for key in ("lhs_value", "rhs_value", "difference"):
-                evidence.pop(key, None)
             return Verdict(Status.REFUTED, v.method, f"∂/∂{p}(lhs − rhs) ≠ 0: {v.detail}",
                            counterexample=v.counterexample, evidence=evidence)
         verdicts.append((p, v))

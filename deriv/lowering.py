@@ -23,6 +23,11 @@ MAX_EXPANDED_SUM = 10_000
 QUADRATURE_NODES = 96
 
 
+class QuadratureUnreliable(ArithmeticError):
+    """mpmath.quad's own error estimate is too large for the working precision (a kink, a
+    discontinuity, an oscillation): the value must not be used as evidence either way."""
+
+
 class LoweringError(ValueError):
     """The expression has no numeric value we can compute (undefined function, open integral...)."""
 
@@ -132,7 +137,15 @@ def _compile_integral(integral: sp.Integral, args: tuple, backend: str) -> Compi
                 if len(memo) > 10_000:
                     memo.clear()
                 a, b = low_fn(*values), high_fn(*values)
-                memo[key] = mpmath.quad(lambda t: body(*values, t), [a, b])
+                value, error = mpmath.quad(lambda t: body(*values, t), [a, b], error=True)
+                # tanh-sinh reaches nearly full precision on smooth (even endpoint-singular)
+                # integrands; a larger error estimate means the rule does not fit the integrand
+                tolerance = mpmath.mpf(10) ** (-mpmath.mp.dps + 10) * max(1, abs(value))
+                if not error <= tolerance:
+                    raise QuadratureUnreliable(
+                        f"mpmath.quad error estimate {mpmath.nstr(error, 3)} at {mpmath.mp.dps} digits "
+                        f"over [{mpmath.nstr(a, 6)}, {mpmath.nstr(b, 6)}] (kink or discontinuity?)")
+                memo[key] = value
             return memo[key]
 
         return quad

@@ -20,7 +20,7 @@ import numpy as np
 import sympy as sp
 
 from .domain import Domain
-from .lowering import Lowered, LoweringError
+from .lowering import Lowered, LoweringError, QuadratureUnreliable
 
 FLOAT_POINTS = 2000
 RTOL = 1e-8
@@ -39,7 +39,7 @@ class PointCheck:
     """One point recomputed at high precision."""
 
     point: dict[str, float]
-    outcome: str  # "holds" | "fails" | "undefined" | "unresolved"
+    outcome: str  # "holds" | "fails" | "undefined" | "unresolved" | "tie" (equal sides, for < >)
     lhs: str = ""
     rhs: str = ""
     difference: str = ""
@@ -120,13 +120,19 @@ class HighPrecision:
         named = {str(s): float(v) for s, v in zip(self.args, point)}
         previous = None
         for dps in PRECISIONS + (EXTRA_PRECISION,):
-            L, R = self.values(point, dps)
+            try:
+                L, R = self.values(point, dps)
+            except QuadratureUnreliable as exc:
+                return PointCheck(named, "unresolved", difference=str(exc))
             if L is None or R is None:
                 return PointCheck(named, "undefined", _show(L), _show(R))
             with mpmath.workdps(dps):
                 d = L - R
                 scale = max(abs(L), abs(R))
                 shows = dict(lhs=_show(L), rhs=_show(R), difference=_show(d))
+                if self.relation in ("lt", "gt") and (d == 0 or abs(d) <= REAL_DIFFERENCE * scale):
+                    # a tie: the strict relation can be neither confirmed nor refuted numerically
+                    return PointCheck(named, "tie", **shows)
                 if self._holds(L, R, d, scale):
                     return PointCheck(named, "holds", **shows)
                 if self.relation != "eq" and (_is_complex(L) or _is_complex(R)):
@@ -149,6 +155,8 @@ class HighPrecision:
 def _mp_value(fn: Callable, args):
     try:
         value = fn(*args)
+    except QuadratureUnreliable:
+        raise
     except (ZeroDivisionError, ValueError, OverflowError, TypeError):
         return None
     value = mpmath.mpmathify(value)
@@ -271,6 +279,13 @@ def _conclude(checks: list[PointCheck], result: ScreenResult) -> ScreenResult:
     held = [c for c in checks if c.outcome == "holds"]
     unresolved = [c for c in checks if c.outcome == "unresolved"]
     undefined = [c for c in checks if c.outcome == "undefined"]
+    ties = [c for c in checks if c.outcome == "tie"]
+    if ties:
+        result.outcome = "unresolved"
+        result.detail = (f"lhs = rhs to {PRECISIONS[0]} digits at {len(ties)} sampled point(s), e.g. "
+                         f"{ties[0].point}: a strict inequality cannot be confirmed there "
+                         "(a proof that lhs − rhs ≡ 0 would refute it)")
+        return result
     if unresolved:
         result.outcome = "unresolved"
         first = unresolved[0]

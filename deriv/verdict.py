@@ -18,8 +18,26 @@ class Status(str, enum.Enum):
         return self.value
 
 
+def _freeze(value: Any) -> Any:
+    """Read-only all the way down: a verdict's evidence cannot be changed by any reader."""
+    if isinstance(value, Mapping):
+        return MappingProxyType({k: _freeze(v) for k, v in value.items()})
+    if isinstance(value, (list, tuple)):
+        return tuple(_freeze(v) for v in value)
+    return value
+
+
+def _thaw(value: Any) -> Any:
+    """Plain dicts and lists again (for JSON and pickling)."""
+    if isinstance(value, Mapping):
+        return {k: _thaw(v) for k, v in value.items()}
+    if isinstance(value, tuple):
+        return [_thaw(v) for v in value]
+    return value
+
+
 def _frozen(mapping: Mapping[str, Any] | None) -> Mapping[str, Any] | None:
-    return None if mapping is None else MappingProxyType(dict(mapping))
+    return None if mapping is None else _freeze(mapping)
 
 
 @dataclass(frozen=True)
@@ -59,8 +77,8 @@ class Verdict:
             "method": self.method,
             "detail": self.detail,
             "counterexample": None if self.counterexample is None else dict(self.counterexample),
-            "seconds": round(self.seconds, 4),
-            "evidence": dict(self.evidence),
+            "seconds": self.seconds,
+            "evidence": _thaw(self.evidence),
         }
 
     @classmethod
