@@ -1,8 +1,8 @@
 """The checking ladder: one function per kind of step, each returning an immutable Verdict.
 
-Order for a relation step (DESIGN §3): numeric screen first (float64 nominates, 50/80 digits
-decide: a confirmed mismatch is a refutation and ends the step), then cheap symbolic rewrites,
-then heavy symbolic work, each under a sub-budget. `proved` comes only from a symbolic proof, and
+Order for a relation step (DESIGN §3): cheap symbolic rewrites (a proof there is cross-checked by a
+light float screen), then the numeric screen (float64 nominates, 50/80 digits decide: a confirmed
+mismatch is a refutation and ends the step), then heavy symbolic work; each under a sub-budget. `proved` comes only from a symbolic proof, and
 only when the numeric screen did not contradict it (a guard against sympy bugs).
 Everything runs in a forked child killed at the step's time budget (see budget.py).
 """

@@ -38,6 +38,10 @@ class Domain:
             low, high = float(low), float(high)
             if not low < high:
                 raise ValueError(f"empty sampling interval for {symbol}: ({low}, {high})")
+            if (symbol.is_nonnegative and low < 0) or (symbol.is_nonpositive and high > 0):
+                sign = "nonnegative" if symbol.is_nonnegative else "nonpositive"
+                raise ValueError(f"the sampling interval ({low:g}, {high:g}) of {symbol} contradicts its "
+                                 f"assumption ({sign}); change the interval or the symbol's assumptions")
             rows.append((symbol, low, high))
         return cls(tuple(rows))
 

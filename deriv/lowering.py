@@ -137,7 +137,19 @@ def _compile_integral(integral: sp.Integral, args: tuple, backend: str) -> Compi
                 if len(memo) > 10_000:
                     memo.clear()
                 a, b = low_fn(*values), high_fn(*values)
-                value, error = mpmath.quad(lambda t: body(*values, t), [a, b], error=True)
+
+                def integrand(t):
+                    try:
+                        v = body(*values, t)
+                    except (ZeroDivisionError, ValueError, OverflowError) as exc:
+                        raise QuadratureUnreliable(f"integrand fails at a quadrature node t={mpmath.nstr(t, 6)}: "
+                                                   f"{type(exc).__name__}") from exc
+                    if not mpmath.isfinite(v):
+                        raise QuadratureUnreliable(f"integrand is {v} at the quadrature node "
+                                                   f"t={mpmath.nstr(t, 6)} (a singularity inside the interval?)")
+                    return v
+
+                value, error = mpmath.quad(integrand, [a, b], error=True)
                 # tanh-sinh reaches nearly full precision on smooth (even endpoint-singular)
                 # integrands; a larger error estimate means the rule does not fit the integrand
                 tolerance = mpmath.mpf(10) ** (-mpmath.mp.dps + 10) * max(1, abs(value))

@@ -289,8 +289,9 @@ def _conclude(checks: list[PointCheck], result: ScreenResult) -> ScreenResult:
     if unresolved:
         result.outcome = "unresolved"
         first = unresolved[0]
+        values = f"lhs={first.lhs}, rhs={first.rhs}" if first.lhs else first.difference
         result.detail = (f"{len(unresolved)} point(s) could not be decided at {PRECISIONS} digits, "
-                         f"e.g. {first.point}: lhs={first.lhs}, rhs={first.rhs}")
+                         f"e.g. {first.point}: {values}")
         return result
     if not held:
         result.outcome = "undefined"

@@ -123,6 +123,8 @@ def load_module(path: Path) -> list[Derivation]:
         sys.modules.pop(name, None)
     made = model._created[before:]
     del model._created[before:]
+    for position, derivation in enumerate(made):
+        derivation.position = position
     return made
 
 
@@ -204,11 +206,11 @@ def check_derivation(path: Path, derivation: Derivation, cache: VerdictCache | N
 _worker_modules: dict[str, list[Derivation]] = {}
 
 
-def _check_in_worker(path: str, derivation_id: str, index: int, cache_on: bool,
+def _check_in_worker(path: str, position: int, index: int, cache_on: bool,
                      cache_directory: str, timeout: float | None) -> StepResult:
     if path not in _worker_modules:
         _worker_modules[path] = load_module(Path(path))
-    derivation = next(d for d in _worker_modules[path] if d.id == derivation_id)
+    derivation = _worker_modules[path][position]  # by position: ids need not be unique
     step = derivation.steps[index - 1]
     cache = VerdictCache(Path(cache_directory), enabled=cache_on)
     return _step_result(step, *check_step(step, derivation, cache, timeout))
@@ -242,12 +244,13 @@ def run(paths: Sequence[str | Path], *, jobs: int = 1, keyword: str | None = Non
     # fork: workers start with sympy imported; each loads a module once, then checks steps
     context = multiprocessing.get_context("fork")
     with ProcessPoolExecutor(max_workers=jobs, mp_context=context) as pool:
-        futures = {(path, d.id): [pool.submit(_check_in_worker, str(path), d.id, s.index, use_cache,
-                                              str(cache.directory), timeout) for s in d.steps]
-                   for path, d in found}
-        for path, derivation in found:
+        positions = [d.position for _, d in found]
+        futures = [[pool.submit(_check_in_worker, str(path), position, s.index, use_cache,
+                                str(cache.directory), timeout) for s in d.steps]
+                   for (path, d), position in zip(found, positions)]
+        for (path, derivation), step_futures in zip(found, futures):
             steps = []
-            for step, future in zip(derivation.steps, futures[(path, derivation.id)]):
+            for step, future in zip(derivation.steps, step_futures):
                 try:
                     result = future.result()
                 except Exception as exc:  # noqa: BLE001 - a dead worker fails its step, not the run

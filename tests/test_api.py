@@ -148,8 +148,7 @@ def test_inequality_violated_only_near_one_point_is_refuted():
 
 
 def test_proved_inequality_does_not_claim_an_identity():
-    # BUG (checks._conclude): every proof's detail reads "lhs − rhs ≡ 0 by ...", also for an
-    # inequality, e.g. "lhs − rhs ≡ 0 by factor: gap nonnegative" for x^2 >= 2x - 1.
+    # regression: the detail of every proof used to read "lhs − rhs ≡ 0 by ...", inequalities too
     v = check(x**2, 2 * x - 1, "ge")
     assert v.status == "proved", v
     assert "≡ 0" not in v.detail, v.detail
@@ -259,8 +258,8 @@ def test_verdict_is_immutable(refuted):
 
 
 def test_verdict_nested_evidence_is_immutable():
-    # BUG (verdict._frozen): only the top-level mapping is frozen; evidence["tried"] is the
-    # checker's own list, so any reader can change what the verdict says was tried.
+    # regression: only the top-level mapping used to be frozen; evidence["tried"] was the
+    # checker's own list, so any reader could change what the verdict says was tried
     v = check(x**2, x**2 + sp.sin(x) ** 2 + sp.cos(x) ** 2 - 1)
     assert v.status == "proved", v
     tried = v.evidence["tried"]
@@ -300,9 +299,10 @@ def test_verdict_pickles(refuted):
 
 
 def test_verdict_pickle_round_trip_is_exact(refuted):
-    # BUG (verdict.Verdict.__reduce__): pickling goes through to_dict(), which rounds `seconds`
-    # to 4 decimals, so a verdict sent between processes is not equal to the original.
+    # regression: pickling went through to_dict(), which rounded `seconds` to 4 decimals, so a
+    # verdict sent between processes (budgets, --jobs) was not equal to the original
     assert pickle.loads(pickle.dumps(refuted)) == refuted
+    assert Verdict.from_dict(refuted.to_dict()) == refuted
 
 
 def test_with_seconds_and_with_detail_make_new_records(refuted):
