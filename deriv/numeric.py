@@ -118,7 +118,7 @@ class HighPrecision:
         is the same at two precisions, rounding noise is not.
         """
         named = {str(s): float(v) for s, v in zip(self.args, point)}
-        previous = None
+        previous, previous_dps = None, None
         for dps in PRECISIONS + (EXTRA_PRECISION,):
             try:
                 L, R = self.values(point, dps)
@@ -130,16 +130,23 @@ class HighPrecision:
                 d = L - R
                 scale = max(abs(L), abs(R))
                 shows = dict(lhs=_show(L), rhs=_show(R), difference=_show(d))
-                if self.relation in ("lt", "gt") and (d == 0 or abs(d) <= REAL_DIFFERENCE * scale):
+                # Rounding noise shrinks with the working precision; a real difference does not.
+                # (Against an exact 0 -- a const step's derivative -- the sides' size says nothing
+                # about the size of the terms that cancelled, so this is how such points settle.)
+                noise = previous is not None and previous != 0 and \
+                    abs(d) <= abs(previous) * mpmath.mpf(10) ** -(dps - previous_dps - 5)
+                tie = d == 0 or abs(d) <= REAL_DIFFERENCE * scale or noise
+                if self.relation in ("lt", "gt") and tie:
                     # a tie: the strict relation can be neither confirmed nor refuted numerically
                     return PointCheck(named, "tie", **shows)
-                if self._holds(L, R, d, scale):
-                    return PointCheck(named, "holds", **shows)
+                if tie or self._holds(L, R, d, scale):
+                    if self.relation == "eq" or tie or not (_is_complex(L) or _is_complex(R)):
+                        return PointCheck(named, "holds", **shows)
                 if self.relation != "eq" and (_is_complex(L) or _is_complex(R)):
                     return PointCheck(named, "unresolved", **shows)
                 if previous is not None and abs(d - previous) <= mpmath.mpf(10) ** -10 * abs(d):
                     return PointCheck(named, "fails", **shows)
-                previous = d
+                previous, previous_dps = d, dps
         return PointCheck(named, "unresolved", **shows)
 
     def _holds(self, L, R, d, scale) -> bool:
