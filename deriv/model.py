@@ -14,6 +14,7 @@ right-hand side, which becomes a step of its own that must hold.
 from __future__ import annotations
 
 import itertools
+import sys
 from dataclasses import dataclass, replace
 from typing import Any, Callable, Iterable, Mapping
 
@@ -73,6 +74,10 @@ class Derivation:
         self.current: Any = None
         self.start_line: int | None = None
         self.order = next(_counter)
+        self.position = 0
+        # the module that made it: a derivation module may import another one for its
+        # definitions, and the loader must not count the imported module's derivations twice
+        self.module = sys._getframe(1).f_globals.get("__name__")
         _created.append(self)
 
     def __repr__(self) -> str:

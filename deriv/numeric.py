@@ -87,8 +87,9 @@ def _float_fails(relation: str, L: np.ndarray, R: np.ndarray) -> np.ndarray:
 
 
 def _badness(relation: str, L: np.ndarray, R: np.ndarray) -> np.ndarray:
-    """How badly each point violates the relation (larger is worse), relative to the sides."""
-    scale = np.maximum(np.maximum(np.abs(L), np.abs(R)), 1e-300)
+    """How badly each point violates the relation (larger is worse): relative to the sides, or
+    absolute where they are below 1 (a comparison with 0 has no relative error)."""
+    scale = np.maximum(np.maximum(np.abs(L), np.abs(R)), 1.0)
     if relation == "eq":
         return np.abs(L - R) / scale
     if relation in ("le", "lt"):

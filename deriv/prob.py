@@ -78,7 +78,11 @@ class Table:
         self.over = over
         self.given = tuple(given) if isinstance(given, (tuple, list)) else ((given,) if given is not None and given != () else ())
         self.data = data
-        self.function = sp.Function(name, positive=True)
+        # sympy caches undefined functions by name and keyword arguments: the signature and role
+        # make tables that share a name (p_data(x) here, p_data(y|x) there) distinct functions
+        role = "data" if data else "model"
+        self.function = sp.Function(name, positive=True,
+                                    deriv_table=f"{self.signature()}:{role}:{depends_on}")
         self.function._deriv_table = self  # found again from any application in an expression
 
     def __call__(self, *indices) -> sp.Expr:
@@ -223,6 +227,16 @@ class Instance:
         return {a: LOGIT_RANGE for a in self.model_logits + self.data_logits} | self.extra_domain
 
 
+def logit_name(kind: str, table: str, index) -> str:
+    """`a_q_e__1_0` is the logit of q_e(z=1|x=0): a valid Python identifier, so lambdify
+    takes the symbol as it is (renaming symbols costs seconds on large expressions)."""
+    return f"{kind}_{table}__{'_'.join(map(str, index))}"
+
+
+def table_of_logit(symbol: sp.Symbol) -> str:
+    return symbol.name[2:].rsplit("__", 1)[0]
+
+
 def _softmax_tables(tables: Iterable[Table], sizes: dict[sp.Symbol, int]):
     """Entry values for every table at these sizes, and its logit symbols."""
     values, model, data = {}, [], []
@@ -231,16 +245,16 @@ def _softmax_tables(tables: Iterable[Table], sizes: dict[sp.Symbol, int]):
         logits = {}
         directions = []
         for index in itertools.product(*shape):
-            name = f"a_{table.name}[{','.join(map(str, index))}]"
+            name = logit_name("a", table.name, index)
             logits[index] = sp.Symbol(name, real=True)
             if table.depends_on is not None:  # logit = a + m*u: a direction u per entry
-                u = sp.Symbol(f"u_{table.name}[{','.join(map(str, index))}]", real=True)
+                u = sp.Symbol(logit_name("u", table.name, index), real=True)
                 directions.append(u)
         (data if table.data else model).extend(logits.values())
         data.extend(directions)
         if table.depends_on is not None:
             m = table.depends_on
-            logits = {k: a + m * sp.Symbol(f"u_{table.name}[{','.join(map(str, k))}]", real=True)
+            logits = {k: a + m * sp.Symbol(logit_name("u", table.name, k), real=True)
                       for k, a in logits.items()}
         for index in logits:
             over_value, *given_values = index
@@ -343,7 +357,7 @@ def describe_tables(instance: Instance, point: dict[str, float]) -> dict[str, li
         shape = [range(sizes[v.name]) for v in table.sizes_needed()]
         rows = []
         for given in itertools.product(*shape[1:]):
-            logits = [point.get(f"a_{name}[{','.join(map(str, (k, *given)))}]") for k in shape[0]]
+            logits = [point.get(logit_name("a", name, (k, *given))) for k in shape[0]]
             if any(v is None for v in logits):
                 continue
             import math

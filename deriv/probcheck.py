@@ -118,7 +118,10 @@ def check_prob_step(lhs, rhs, relation: str, *, wrt=None, certificate=None, time
             except (ValueError, TypeError, KeyError) as exc:
                 return Verdict(Status.ERROR, "instantiate", f"{type(exc).__name__}: {exc}",
                                seconds=time.monotonic() - start)
-            verdict = _check_instance(instance, relation, wrt, certificate, lemma, proving, timeout, hint)
+            try:
+                verdict = _check_instance(instance, relation, wrt, certificate, lemma, proving, timeout, hint)
+            except (ValueError, TypeError, KeyError) as exc:
+                verdict = Verdict(Status.ERROR, "instantiate", f"at {instance.label()}: {type(exc).__name__}: {exc}")
             results.append(SizeResult(instance.label(), proving, verdict, instance))
             if verdict.status is Status.REFUTED:
                 return _refuted(results[-1], time.monotonic() - start)
@@ -130,7 +133,7 @@ def _wrt_logits(instance: prob.Instance, wrt) -> tuple[sp.Symbol, ...]:
         return instance.model_logits
     names = {t.name if isinstance(t, prob.Table) else str(t) for t in wrt}
     return tuple(a for a in instance.model_logits + instance.data_logits
-                 if a.name.split("[")[0][2:] in names)
+                 if prob.table_of_logit(a) in names)
 
 
 def _check_instance(instance, relation, wrt, certificate, lemma, proving, timeout, hint) -> Verdict:
@@ -160,11 +163,15 @@ def _check_instance(instance, relation, wrt, certificate, lemma, proving, timeou
                        direct.method, f"gap = certificate {identity.status.value}; {direct.detail}",
                        counterexample=direct.counterexample, evidence=dict(direct.evidence))
     for P, vars in lemma.normalised:
-        total = prob.instantiate(prob.S(P, *vars), sp.Integer(1), sizes, free)
-        norm = check(total.lhs, total.rhs, "eq", domain=domain, timeout=timeout)
-        if norm.status is not Status.PROVED:
-            return Verdict(Status.UNKNOWN if norm.status is not Status.REFUTED else Status.ERROR,
-                           "certificate", f"{P} is not proved normalised over {vars}: {norm.detail}")
+        # indices bound outside the KL/Jensen (e.g. x in E_p(x)[KL(q(z|x) || w(z))]) range over
+        # their whole support: the distribution must be normalised for each of their values
+        outer = [v for v in prob.free_indices(prob.S(P, *vars)) if v not in free]
+        for values in prob.free_assignments(outer, sizes, limit=10**6):
+            total = prob.instantiate(prob.S(P, *vars), sp.Integer(1), sizes, {**free, **values})
+            norm = check(total.lhs, total.rhs, "eq", domain=total.domain(), timeout=timeout)
+            if norm.status is not Status.PROVED:
+                return Verdict(Status.UNKNOWN if norm.status is not Status.REFUTED else Status.ERROR,
+                               "certificate", f"{P} is not proved normalised over {vars}: {norm.detail}")
     if relation in ("lt", "gt"):
         return Verdict(Status.NUMERIC, "certificate", "the gap is nonnegative by "
                        f"{', '.join(lemma.names)}, but a strict inequality needs it positive")

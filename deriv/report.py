@@ -102,7 +102,7 @@ def derivation_table(d: DerivationResult, verbose: bool = False, width: int = 20
             if step.lhs:
                 detail = f"{step.lhs}\n  {r[2]} {step.rhs}\n{detail}"
         cells = r[:4] + ([r[4]] if with_method else []) + [r[5], detail]
-        table.add_row(*cells)
+        table.add_row(*[c if isinstance(c, Text) else Text(c) for c in cells])  # no markup in data
     return table
 
 
@@ -142,7 +142,7 @@ def problem_panel(d: DerivationResult, s: StepResult) -> Panel:
     """Where and why a step could not be decided: file, derivation, step, line, reason."""
     v = s.verdict
     body = Text.assemble((f"{d.file}", "bold"), f"  derivation {d.id}, step {s.index}, line {s.line}\n",
-                         v.detail)
+                         Text(v.detail))
     return Panel(body, title=f"{d.id} · line {s.line}: {v.status.value}", title_align="left",
                  border_style=STYLES[v.status])
 

@@ -121,7 +121,7 @@ def load_module(path: Path) -> list[Derivation]:
         spec.loader.exec_module(module)
     finally:
         sys.modules.pop(name, None)
-    made = model._created[before:]
+    made = [d for d in model._created[before:] if d.module == name]
     del model._created[before:]
     for position, derivation in enumerate(made):
         derivation.position = position
