@@ -8,7 +8,6 @@ Everything runs in a forked child killed at the step's time budget (see budget.p
 """
 from __future__ import annotations
 
-import random
 import time
 from dataclasses import dataclass, field
 from typing import Any, Callable, Iterable, Mapping
@@ -254,9 +253,9 @@ def _check_const(lhs, rhs, domain_map, wrt, limits: Budgets, hint) -> Verdict:
     """lhs - rhs does not depend on `wrt`.
 
     Proof: a cheap rewrite of lhs - rhs that no longer contains any parameter, or every partial
-    derivative proved zero. Evidence: the derivative along random directions of parameter space
-    vanishes at every sampled point (one screen instead of one per parameter). Refutation: a
-    point where a partial derivative is nonzero, confirmed at high precision.
+    derivative proved zero. Evidence: lhs - rhs is the same at two independent settings of the
+    parameters (a copy of each parameter, everything else shared), sampled like an identity.
+    Refutation: two settings where it differs, confirmed at high precision.
     """
     if not wrt:
         return Verdict(Status.ERROR, "input", "a const step needs the parameters it is constant in (wrt=...)")
@@ -271,18 +270,21 @@ def _check_const(lhs, rhs, domain_map, wrt, limits: Budgets, hint) -> Verdict:
         if free_form is not None:
             return Verdict(Status.PROVED, "parameter-free", f"lhs − rhs = {_short(free_form)}, free of {names}",
                            evidence={"parameters": [str(p) for p in wrt], "difference": str(free_form)})
-    rng = random.Random(stable_seed(sp.srepr(difference), "directions"))
-    directions = [[sp.Rational(rng.randint(1, 9), rng.randint(1, 9)) * rng.choice((1, -1)) for _ in wrt]
-                  for _ in range(2)]
+    # Evidence: lhs − rhs takes the same value at two independent settings of the parameters
+    # (everything else shared). A confirmed difference between the two is a refutation.
+    twins = {p: sp.Symbol(f"{p.name}__twin", **p.assumptions0) for p in wrt}
+    twin_domain = dict(domain_map or {})
+    for p, twin in twins.items():
+        interval = next((lo_hi for s_, *lo_hi in domain.intervals if s_ == p), None)
+        if interval is not None:
+            twin_domain[twin] = tuple(interval)
+    moved = difference.xreplace(twins)
+    pair_domain = _domain_for((difference, moved), twin_domain)
     seed = stable_seed(sp.srepr(lhs), sp.srepr(rhs), "const")
-    results = []
-    for direction in directions:
-        along = sp.Add(*[c * sp.Derivative(difference, p) for c, p in zip(direction, wrt)])
-        numeric = screen(along, sp.Integer(0), "eq", domain, seed)
-        if numeric.outcome == "refuted":
-            return _const_refuted(difference, wrt, numeric, domain)
-        results.append(numeric)
-        seed += 1
+    numeric = screen(difference, moved, "eq", pair_domain, seed)
+    if numeric.outcome == "refuted":
+        return _const_refuted(numeric, pair_domain, twins)
+    results = [numeric]
     if symbolic and len(wrt) <= 12:
         proofs = []
         for p in wrt:
@@ -294,8 +296,8 @@ def _check_const(lhs, rhs, domain_map, wrt, limits: Budgets, hint) -> Verdict:
             return Verdict(Status.PROVED, "derivative-zero",
                            f"∂(lhs − rhs)/∂p ≡ 0 for p in {names} ({', '.join(sorted(set(proofs)))}); "
                            f"{_sampled_text(results[0])}", evidence={"parameters": [str(p) for p in wrt]})
-    verdict = _conclude(None, attempt, results[0], domain)
-    detail = f"lhs − rhs is constant in {names} (directional derivatives vanish): {verdict.detail}"
+    verdict = _conclude(None, attempt, results[0], pair_domain)
+    detail = f"lhs − rhs is the same at two independent settings of {names}: {verdict.detail}"
     return Verdict(verdict.status, verdict.method, detail, evidence=dict(verdict.evidence))
 
 
@@ -330,33 +332,20 @@ def _short(expr, width: int = 80) -> str:
     return text if len(text) <= width else text[: width - 1] + "…"
 
 
-def _const_refuted(difference, wrt, numeric: ScreenResult, domain: Domain) -> Verdict:
-    """Name the parameter whose partial derivative is nonzero at the counterexample."""
-    from .numeric import HighPrecision
-
-    point = numeric.counterexample.point
-    args = domain.symbols
-    values = tuple(point[str(s)] for s in args)
-    best = None
-    for p in wrt:
-        hp = HighPrecision(Lowered.of(sp.Derivative(difference, p), args), Lowered.of(sp.Integer(0), args), "eq")
-        decided = hp.decide(values)
-        if decided.outcome == "fails":
-            size = abs(complex(decided.lhs.replace(" ", ""))) if "j" in decided.lhs else abs(float(decided.lhs))
-            if best is None or size > best[0]:
-                best = (size, p, decided)
-    where = ", ".join(f"{k}={v!r}" for k, v in point.items())
-    evidence = numeric.evidence() | {"domain": domain.describe()}
-    if best is None:  # the directional derivative was confirmed nonzero, so some partial is
-        detail = f"the derivative of lhs − rhs along a direction of parameter space is nonzero at {where}"
-        return Verdict(Status.REFUTED, f"numeric-{PRECISIONS[1]}dps", detail,
-                       counterexample=dict(point), evidence=evidence)
-    _, p, decided = best
-    evidence |= {"parameter": str(p), "derivative_value": decided.lhs,
-                 "lhs_value": decided.lhs, "rhs_value": "0"}
-    detail = (f"∂(lhs − rhs)/∂{p} = {decided.lhs} ≠ 0 at {where} (stable at {PRECISIONS[0]} and "
-              f"{PRECISIONS[1]} digits): lhs − rhs depends on the parameters")
-    return Verdict(Status.REFUTED, f"numeric-{PRECISIONS[1]}dps", detail, counterexample=dict(point),
+def _const_refuted(numeric: ScreenResult, domain: Domain, twins: dict) -> Verdict:
+    """lhs − rhs takes two different values when only the parameters change."""
+    ce = numeric.counterexample
+    point = dict(ce.point)
+    first = {k: v for k, v in point.items() if not k.endswith("__twin")}
+    second = {**first, **{p.name: point[t.name] for p, t in twins.items() if t.name in point}}
+    changed = ", ".join(f"{p.name}: {first[p.name]!r} → {point[t.name]!r}" for p, t in twins.items()
+                        if t.name in point and p.name in first)
+    detail = (f"lhs − rhs = {ce.lhs} at {first}, but {ce.rhs} when only the parameters change "
+              f"({changed}); stable at {PRECISIONS[0]} and {PRECISIONS[1]} digits")
+    evidence = numeric.evidence() | {"domain": domain.describe(), "second_point": second,
+                                     "difference_at_first": ce.lhs, "difference_at_second": ce.rhs}
+    # lhs_value/rhs_value: the two values of lhs − rhs (the schema every refutation shares)
+    return Verdict(Status.REFUTED, f"numeric-{PRECISIONS[1]}dps", detail, counterexample=first,
                    evidence=evidence)
 
 

@@ -117,11 +117,12 @@ def refutation_panel(d: DerivationResult, s: StepResult) -> Panel:
         point = ", ".join(f"{k} = {val!r}" for k, val in v.counterexample.items())
         lines.append(Text.assemble(("counterexample: ", "bold"), point))
     for key, label in (("lhs_value", "lhs"), ("rhs_value", "rhs"), ("difference", "lhs − rhs")):
-        if key in v.evidence and "derivative_value" not in v.evidence:
+        if key in v.evidence and "second_point" not in v.evidence:
             lines.append(Text(f"  {label:>9} = {v.evidence[key]}"))
-    if "derivative_value" in v.evidence:
-        lines.append(Text(f"  ∂(lhs − rhs)/∂{v.evidence['parameter']} = {v.evidence['derivative_value']} ≠ 0: "
-                          "the difference is not constant in the parameters"))
+    if "second_point" in v.evidence:
+        lines.append(Text(f"  lhs − rhs = {v.evidence['difference_at_first']} there, but "
+                          f"{v.evidence['difference_at_second']} at {dict(v.evidence['second_point'])}: "
+                          "not constant in the parameters"))
     if "tables" in v.evidence:
         for name, rows in v.evidence["tables"].items():
             lines.append(Text(f"  {name} = {rows}", style="dim"))
