@@ -116,9 +116,13 @@ def _derivations():
 
     # lines 191-192 and 226 (prose): L1 fits the conditional q(y|x) "in expectation over
     # p_data(x)" -- it is the expected conditional KL of line 241, and the constant c is 0
-    prose = Derivation("vae/l1-prose", "VAE-L1 is the expected conditional KL (lines 191-192, 226)",
-                       source=DOC)
+    prose = Derivation("vae/l1-prose", "VAE-L1 is the expected conditional KL; the VAE adds a "
+                       "regulariser to its bound (lines 191-192, 226, 249)", source=DOC)
     prose.claim(226, L1, "eq", -E(p_data(x), KL_delta(1, q_yx(y, x)), x))
+    # line 249: the VAE loss (L2, line 193) is the bound of line 244 plus a regulariser that pulls
+    # q_e(z|x) towards the prior q_w(z) = w(z): L2 = c + bound - E_p_data[D_KL(q_e(z|x) || w(z))]
+    bound = E(p_data(x), E(q_e(z, x), sp.log(q_r(x, z)), z), x)
+    prose.claim(249, L2, "const", bound - E(p_data(x), KL(q_e(z, x), w(z), z), x))
 
 
 if __name__ != "derivations.vae_losses":
