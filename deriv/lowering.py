@@ -65,6 +65,19 @@ def _expand_sum(s: sp.Sum) -> sp.Expr:
 class _VectorPrinter(NumPyPrinter):
     """numpy printer whose output broadcasts over arrays for every function we lower."""
 
+    def _print_Max(self, expr):
+        return self._nested("numpy.maximum", expr.args)
+
+    def _print_Min(self, expr):
+        return self._nested("numpy.minimum", expr.args)
+
+    def _nested(self, function: str, args) -> str:
+        printed = [self._print(a) for a in args]
+        out = printed[0]
+        for item in printed[1:]:
+            out = f"{function}({out}, {item})"
+        return out
+
     def _print_KroneckerDelta(self, expr):
         a, b = (self._print(arg) for arg in expr.args)
         return f"numpy.where(numpy.equal({a}, {b}), 1.0, 0.0)"

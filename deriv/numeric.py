@@ -135,7 +135,7 @@ class HighPrecision:
                 # (Against an exact 0 -- a const step's derivative -- the sides' size says nothing
                 # about the size of the terms that cancelled, so this is how such points settle.)
                 noise = previous is not None and previous != 0 and \
-                    abs(d) <= abs(previous) * mpmath.mpf(10) ** -(dps - previous_dps - 5)
+                    abs(d) <= abs(previous) * mpmath.mpf(10) ** -((dps - previous_dps) // 2)
                 tie = d == 0 or abs(d) <= REAL_DIFFERENCE * scale or noise
                 if self.relation in ("lt", "gt") and tie:
                     # a tie: the strict relation can be neither confirmed nor refuted numerically
