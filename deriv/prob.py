@@ -20,6 +20,7 @@ without `force=True`, so symbolic proofs stay sound.
 from __future__ import annotations
 
 import itertools
+import math
 from dataclasses import dataclass
 from typing import Iterable, Sequence
 
@@ -351,7 +352,6 @@ def free_assignments(free: Sequence[sp.Symbol], sizes: dict[sp.Symbol, int], lim
 def describe_tables(instance: Instance, point: dict[str, float]) -> dict[str, list]:
     """The probability tables at a counterexample point, for the report."""
     out = {}
-    names = {str(a): a for a in instance.model_logits + instance.data_logits}
     for name, table in instance.tables.items():
         sizes = dict(instance.sizes)
         shape = [range(sizes[v.name]) for v in table.sizes_needed()]
@@ -360,11 +360,9 @@ def describe_tables(instance: Instance, point: dict[str, float]) -> dict[str, li
             logits = [point.get(logit_name("a", name, (k, *given))) for k in shape[0]]
             if any(v is None for v in logits):
                 continue
-            import math
             top = max(logits)
             weights = [math.exp(v - top) for v in logits]
             total = sum(weights)
             rows.append([round(w / total, 6) for w in weights])
         out[table.signature()] = rows
-    del names
     return out

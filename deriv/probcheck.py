@@ -53,13 +53,15 @@ def lemma_for(gap: sp.Expr) -> Lemma:
     def nonneg(e) -> str:
         if isinstance(e, prob.KL):
             P, Q, *vars = e.args
+            if P.is_positive is not True or Q.is_positive is not True:
+                return f"Gibbs' inequality needs positive distributions; not known for {P} and {Q}"
             names.append("Gibbs (KL ≥ 0)")
             normalised.extend([(P, tuple(vars)), (Q, tuple(vars))])
             return ""
         if isinstance(e, Jensen):
             P, f, *vars = e.args
-            if f.is_positive is not True:
-                return f"Jensen needs a positive integrand, not {f}"
+            if f.is_positive is not True or P.is_positive is not True:
+                return f"Jensen needs a positive distribution and integrand, not {P} and {f}"
             names.append("Jensen (log E[f] ≥ E[log f])")
             normalised.append((P, tuple(vars)))
             return ""
