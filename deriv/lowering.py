@@ -41,7 +41,7 @@ def prepare(expr: sp.Expr) -> sp.Expr:
             f"undefined function {', '.join(undefined)} has no numeric value; "
             "define it as an expression (e.g. f = sp.Lambda(x, ...)) before using it in a step"
         )
-    expr = expr.replace(lambda e: isinstance(e, sp.Sum), _expand_sum)
+    expr = expr.replace(lambda e: isinstance(e, sp.Sum), expand_sum)
     # innermost first, so a derivative of a derivative is taken from the inside out
     expr = expr.replace(lambda e: isinstance(e, sp.Derivative), lambda e: e.doit(deep=False))
     leftovers = expr.atoms(sp.Derivative)
@@ -50,7 +50,8 @@ def prepare(expr: sp.Expr) -> sp.Expr:
     return expr
 
 
-def _expand_sum(s: sp.Sum) -> sp.Expr:
+def expand_sum(s: sp.Sum) -> sp.Expr:
+    """A sum with integer limits written out term by term (innermost limits last)."""
     body = s.function
     for var, low, high in reversed(s.limits):
         if not (low.is_Integer and high.is_Integer):

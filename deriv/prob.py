@@ -26,6 +26,8 @@ from typing import Iterable, Sequence
 
 import sympy as sp
 
+from .lowering import expand_sum
+
 LOGIT_RANGE = (-3.0, 3.0)
 
 
@@ -265,15 +267,7 @@ def _softmax_tables(tables: Iterable[Table], sizes: dict[sp.Symbol, int]):
 
 
 def _expand_sums(expr: sp.Expr) -> sp.Expr:
-    def expand(s: sp.Sum):
-        body = s.function
-        for var, low, high in reversed(s.limits):
-            if not (low.is_Integer and high.is_Integer):
-                raise ValueError(f"sum over {var} has no concrete size ({low}..{high})")
-            body = sp.Add(*[body.xreplace({var: sp.Integer(i)}) for i in range(int(low), int(high) + 1)])
-        return body
-
-    return expr.replace(lambda e: isinstance(e, sp.Sum), expand)
+    return expr.replace(lambda e: isinstance(e, sp.Sum), expand_sum)
 
 
 def instantiate(lhs, rhs, sizes: dict[sp.Symbol, int], free: dict[sp.Symbol, int]) -> Instance:
