@@ -20,7 +20,7 @@ from .budget import BudgetExceeded, alarm
 from .domain import Domain, stable_seed
 from .lowering import Lowered, LoweringError
 from .numeric import PRECISIONS, ScreenResult, screen
-from .symbolic import Attempt, prove_zero_cheap, prove_zero_heavy
+from .symbolic import Attempt, first_rewrite, prepare_symbolic, prove_zero_cheap, prove_zero_heavy
 from .verdict import Status, Verdict
 
 RELATIONS = ("eq", "le", "ge", "lt", "gt", "const")
@@ -302,29 +302,16 @@ def _check_const(lhs, rhs, domain_map, wrt, limits: Budgets, hint) -> Verdict:
 
 
 def _free_of(difference, params: set, budget: float, attempt: Attempt):
-    deadline = time.monotonic() + budget
-    for name, rewrite in _const_rewrites():
-        left = deadline - time.monotonic()
-        if left <= 0:
-            break
-        attempt.tried.append(f"{name} (free of parameters)")
-        try:
-            with alarm(left):
-                form = rewrite(difference)
-                if not (form.free_symbols & params) and not form.has(sp.Derivative):
-                    return form
-        except BudgetExceeded as exc:
-            attempt.timeouts.append(f"{name} {exc}")
-        except Exception as exc:  # noqa: BLE001 - a rewrite that crashes proves nothing
-            attempt.failures.append(f"{name} raised {type(exc).__name__}: {exc}")
-    return None
-
-
-def _const_rewrites():
-    from .symbolic import _cheap_rewrites, _doit_derivatives, honest_integration_variables
-
-    prepare = lambda e: honest_integration_variables(_doit_derivatives(e))  # noqa: E731
-    return [("identical", prepare)] + [(n, lambda e, r=r: r(prepare(e))) for n, r in _cheap_rewrites()]
+    """A cheap rewrite of lhs − rhs in which no parameter (and no derivative) is left."""
+    try:
+        with alarm(budget):
+            prepared = prepare_symbolic(difference)
+    except BudgetExceeded as exc:
+        attempt.timeouts.append(f"differentiation {exc}")
+        return None
+    found = first_rewrite(prepared, lambda f: not (f.free_symbols & params) and not f.has(sp.Derivative),
+                          budget, attempt)
+    return found[1] if found else None
 
 
 def _short(expr, width: int = 80) -> str:

@@ -131,10 +131,11 @@ def _integrand_zero(expr: sp.Expr, budget: float, attempt: Attempt) -> Proof | N
     return Proof("integrand " + "+".join(dict.fromkeys(methods)))
 
 
-def _rewrites(expr: sp.Expr, budget: float, attempt: Attempt) -> Proof | None:
-    """The cheap rewrites in turn, all of them together within `budget` seconds."""
-    if _is_zero(expr):
-        return Proof("identical")
+def first_rewrite(expr: sp.Expr, accept: Callable[[sp.Expr], bool], budget: float,
+                  attempt: Attempt) -> tuple[str, sp.Expr] | None:
+    """The first cheap rewrite of `expr` that `accept`s, all of them together within `budget` s."""
+    if accept(expr):
+        return "identical", expr
     deadline = time.monotonic() + budget
     for name, rewrite in _cheap_rewrites():
         left = deadline - time.monotonic()
@@ -144,13 +145,24 @@ def _rewrites(expr: sp.Expr, budget: float, attempt: Attempt) -> Proof | None:
         attempt.tried.append(name)
         try:
             with alarm(left):
-                if _is_zero(rewrite(expr)):
-                    return Proof(name)
+                form = rewrite(expr)
+                if accept(form):
+                    return name, form
         except BudgetExceeded as exc:
             attempt.timeouts.append(f"{name} {exc}")
         except Exception as exc:  # noqa: BLE001 - a rewrite that crashes proves nothing
             attempt.failures.append(f"{name} raised {type(exc).__name__}: {exc}")
     return None
+
+
+def _rewrites(expr: sp.Expr, budget: float, attempt: Attempt) -> Proof | None:
+    found = first_rewrite(expr, _is_zero, budget, attempt)
+    return Proof(found[0]) if found else None
+
+
+def prepare_symbolic(expr: sp.Expr) -> sp.Expr:
+    """Derivatives taken, integration variables with honest assumptions."""
+    return honest_integration_variables(_doit_derivatives(expr))
 
 
 def prove_zero_cheap(expr: sp.Expr, budget: float, attempt: Attempt) -> Proof | None:
@@ -159,7 +171,7 @@ def prove_zero_cheap(expr: sp.Expr, budget: float, attempt: Attempt) -> Proof | 
         return Proof("identical")
     try:
         with alarm(budget):
-            expr = honest_integration_variables(_doit_derivatives(expr))
+            expr = prepare_symbolic(expr)
     except BudgetExceeded as exc:
         attempt.timeouts.append(f"differentiation {exc}")
         return None
@@ -179,7 +191,7 @@ def prove_zero_cheap(expr: sp.Expr, budget: float, attempt: Attempt) -> Proof | 
 
 def prove_zero_heavy(expr: sp.Expr, budget: float, attempt: Attempt) -> Proof | None:
     """`integrate` the integrals, then `simplify`; each under its own budget."""
-    expr = honest_integration_variables(_doit_derivatives(expr))
+    expr = prepare_symbolic(expr)
     if expr.has(sp.Integral):
         attempt.tried.append("integrate")
         try:
