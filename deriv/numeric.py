@@ -217,8 +217,9 @@ def screen(lhs: sp.Expr, rhs: sp.Expr, relation: str, domain: Domain, seed: int,
     arrays = [samples[s] for s in args]
     result = ScreenResult("agree", float_points=points)
     try:
-        L = _float_values(low_l.numpy_fn(), arrays, points)
-        R = _float_values(low_r.numpy_fn(), arrays, points)
+        fl, fr = low_l.numpy_fn(), low_r.numpy_fn()
+        L = _float_values(fl, arrays, points)
+        R = _float_values(fr, arrays, points)
     except LoweringError as exc:
         result.notes.append(f"numpy: {exc}")
         return _mp_only(hp, domain, seed, result)
@@ -244,7 +245,7 @@ def screen(lhs: sp.Expr, rhs: sp.Expr, relation: str, domain: Domain, seed: int,
     sided = np.flatnonzero(one_sided)
     suspects += list(rng.permutation(sided)[: max(1, max_suspects // 2)])
     if relation != "eq" and (search is None or search):
-        suspects = _search_violations(low_l, low_r, relation, domain, samples, bad, seed) + suspects
+        suspects = _search_violations(fl, fr, relation, domain, samples, bad, seed) + suspects
     calm = np.flatnonzero(agreeing)
     sample = list(rng.permutation(calm)[:agreeing_sample])
     if not calm.size and not suspects:
@@ -310,12 +311,11 @@ def _conclude(checks: list[PointCheck], result: ScreenResult) -> ScreenResult:
     return result
 
 
-def _search_violations(low_l: Lowered, low_r: Lowered, relation: str, domain: Domain,
+def _search_violations(fl: Callable, fr: Callable, relation: str, domain: Domain,
                        samples: dict, bad: np.ndarray, seed: int, rounds: int = 40,
                        keep: int = 16) -> list[tuple[float, ...]]:
     """Local search that climbs `lhs - rhs` (for <=) from the worst sampled points."""
     args = domain.symbols
-    fl, fr = low_l.numpy_fn(), low_r.numpy_fn()
     order = np.argsort(-bad)[:keep]
     current = np.stack([samples[s][order] for s in args], axis=1)
     scores = bad[order].copy()
