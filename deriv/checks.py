@@ -19,7 +19,7 @@ from . import budget as budgets
 from .budget import BudgetExceeded, alarm
 from .domain import Domain, stable_seed
 from .lowering import Lowered, LoweringError
-from .numeric import PRECISIONS, ScreenResult, screen
+from .numeric import PRECISIONS, Sampling, ScreenResult, screen
 from .symbolic import Attempt, first_rewrite, prepare_symbolic, prove_zero_cheap, prove_zero_heavy
 from .verdict import Status, Verdict
 
@@ -47,18 +47,20 @@ class Budgets:
 
 def check(lhs, rhs, relation: str = "eq", *, domain: Mapping | None = None,
           wrt: Iterable[sp.Symbol] | None = None, timeout: float | None = None,
-          hint: str | None = None, symbolic: bool = True, isolate: bool = True) -> Verdict:
+          hint: str | None = None, symbolic: bool = True, isolate: bool = True,
+          sampling: Sampling | None = None) -> Verdict:
     """Check `lhs <relation> rhs` over `domain` and return its Verdict.
 
     `symbolic=False` skips every proof strategy (the numeric screen alone: numeric or refuted).
+    `sampling` sets the float64 screen's number of points and backend (default 2000, auto).
     """
     if relation not in RELATIONS:
         return Verdict(Status.ERROR, "input", f"unknown relation {relation!r}; use one of {RELATIONS}")
     limits = Budgets.for_timeout(timeout)
     if not symbolic:
         hint = NUMERIC_ONLY
-    return _isolated(_check_relation, (lhs, rhs, relation, domain, tuple(wrt or ()), limits, hint),
-                     limits.step, isolate)
+    return _isolated(_check_relation, (lhs, rhs, relation, domain, tuple(wrt or ()), limits, hint,
+                                       sampling or Sampling()), limits.step, isolate)
 
 
 def check_limit(expr, var, point, value, *, direction: str = "+-", domain: Mapping | None = None,
@@ -118,15 +120,17 @@ def _domain_for(exprs: Iterable[sp.Expr], given: Mapping | None) -> Domain:
     return Domain.build(symbols, given)
 
 
-def _check_relation(lhs, rhs, relation, domain_map, wrt, limits: Budgets, hint) -> Verdict:
+def _check_relation(lhs, rhs, relation, domain_map, wrt, limits: Budgets, hint,
+                    sampling: Sampling) -> Verdict:
     lhs, rhs = sp.sympify(lhs), sp.sympify(rhs)
+    dense = dict(points=sampling.points, backend=sampling.backend)
     if relation == "const":
-        return _check_const(lhs, rhs, domain_map, wrt, limits, hint)
+        return _check_const(lhs, rhs, domain_map, wrt, limits, hint, dense)
     domain = _domain_for((lhs, rhs), domain_map)
     seed = stable_seed(sp.srepr(lhs), sp.srepr(rhs), relation)
     attempt = Attempt()
     if hint == NUMERIC_ONLY:
-        numeric = screen(lhs, rhs, relation, domain, seed)
+        numeric = screen(lhs, rhs, relation, domain, seed, **dense)
         if numeric.outcome == "refuted":
             return _refuted(numeric, domain)
         return _conclude(None, attempt, numeric, domain, relation)
@@ -138,11 +142,11 @@ def _check_relation(lhs, rhs, relation, domain_map, wrt, limits: Budgets, hint) 
         if cheap:
             # cheap rewrites are trusted; a light float screen still guards against a sympy bug
             numeric = screen(lhs, rhs, relation, domain, seed, agreeing_sample=1, max_suspects=2,
-                            hp_seconds=5.0)
+                             hp_seconds=5.0, **dense)
             if numeric.outcome == "refuted":
                 return _refuted(numeric, domain, f"sympy's {cheap.method} claimed equality, but ")
             return _conclude(cheap.method, attempt, numeric, domain)
-    numeric = screen(lhs, rhs, relation, domain, seed)
+    numeric = screen(lhs, rhs, relation, domain, seed, **dense)
     if numeric.outcome == "refuted":
         return _refuted(numeric, domain)
     if relation in ("lt", "gt"):
@@ -233,7 +237,8 @@ def _sampled_text(numeric: ScreenResult) -> str:
     parts = []
     if numeric.float_points:
         err = f" (max err {numeric.max_rel_err:.1e})" if numeric.max_rel_err else ""
-        parts.append(f"{numeric.float_points} float64 points agree{err}")
+        backend = " (numba)" if numeric.backend.startswith("numba") else ""
+        parts.append(f"{numeric.float_points} float64 points{backend} agree{err}")
     if numeric.suspects:
         parts.append(f"{numeric.suspects} ill-conditioned in float64")
     parts.append(f"{numeric.hp_points} re-checked and agree at {PRECISIONS[0]}/{PRECISIONS[1]} digits")
@@ -249,7 +254,7 @@ def _refuted(numeric: ScreenResult, domain: Domain, prefix: str = "") -> Verdict
                    counterexample=dict(ce.point), evidence=numeric.evidence() | {"domain": domain.describe()})
 
 
-def _check_const(lhs, rhs, domain_map, wrt, limits: Budgets, hint) -> Verdict:
+def _check_const(lhs, rhs, domain_map, wrt, limits: Budgets, hint, dense: dict) -> Verdict:
     """lhs - rhs does not depend on `wrt`.
 
     Proof: a cheap rewrite of lhs - rhs that no longer contains any parameter, or every partial
@@ -281,7 +286,7 @@ def _check_const(lhs, rhs, domain_map, wrt, limits: Budgets, hint) -> Verdict:
     moved = difference.xreplace(twins)
     pair_domain = _domain_for((difference, moved), twin_domain)
     seed = stable_seed(sp.srepr(lhs), sp.srepr(rhs), "const")
-    numeric = screen(difference, moved, "eq", pair_domain, seed)
+    numeric = screen(difference, moved, "eq", pair_domain, seed, **dense)
     if numeric.outcome == "refuted":
         return _const_refuted(numeric, pair_domain, twins)
     results = [numeric]

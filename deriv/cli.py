@@ -11,6 +11,8 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 
 from . import __version__
 from .cache import cache_dir
+from .fastpath import BACKENDS, CROSSOVER_CACHED, CROSSOVER_COLD
+from .numeric import FLOAT_POINTS, Sampling
 
 EXIT_PASS, EXIT_FAIL, EXIT_USAGE = 0, 1, 2
 
@@ -46,6 +48,14 @@ def build_parser() -> argparse.ArgumentParser:
                         help=f"re-check every step; do not read or write the verdict cache ({cache_dir()})")
     verify.add_argument("--timeout", type=float, default=None, metavar="SECONDS",
                         help="time budget per step (default 120 s; symbolic strategies get 5-20 s each)")
+    verify.add_argument("--points", type=int, default=FLOAT_POINTS, metavar="N",
+                        help=f"float64 points per step in the numeric screen (default {FLOAT_POINTS}); "
+                             "more points look harder for a counterexample")
+    verify.add_argument("--backend", choices=BACKENDS, default="auto",
+                        help="float64 backend: numpy, numba (compiled, parallel; needs the 'fast' extra), "
+                             "or auto: numba only where the point count pays for compiling "
+                             f"(>= {CROSSOVER_COLD:,} points, or {CROSSOVER_CACHED:,} with a kernel "
+                             "already cached on disk)")
     verify.add_argument("--verbose", "-v", action="store_true", help="show each step's expressions and full details")
     verify.add_argument("--quiet", "-q", action="store_true", help="print only the summary")
     return parser
@@ -68,6 +78,9 @@ def verify(args) -> int:
     if args.jobs is not None and args.jobs < 1:
         errors.print("deriv: --jobs must be at least 1")
         return EXIT_USAGE
+    if args.points < 1:
+        errors.print("deriv: --points must be at least 1")
+        return EXIT_USAGE
     jobs = args.jobs or runner.default_jobs()
     try:
         paths = args.paths or [runner.bundled_path()]
@@ -89,7 +102,8 @@ def verify(args) -> int:
 
     with progress:
         result = runner.run(paths, jobs=jobs, keyword=args.keyword, use_cache=not args.no_cache,
-                            timeout=args.timeout, on_collected=on_collected,
+                            timeout=args.timeout, sampling=Sampling(args.points, args.backend),
+                            on_collected=on_collected,
                             on_step=on_step)
     report.print_report(result, console, verbose=args.verbose, quiet=args.quiet)
     if args.json:

@@ -135,6 +135,9 @@ def _compile_integral(integral: sp.Integral, args: tuple, backend: str) -> Compi
         raise LoweringError(f"indefinite integral {integral} has no numeric value; give its limits")
     var, low, high = last
     inner = sp.Integral(integral.function, *inner_limits) if inner_limits else integral.function
+    if var in args:  # x + ∫ f(x) dx: the bound x is another variable than the free one
+        fresh = sp.Dummy(var.name, **var.assumptions0)
+        inner, var = inner.xreplace({var: fresh}), fresh
     body = compile_expr(inner, args + (var,), backend)
     low_fn = compile_expr(low, args, backend)
     high_fn = compile_expr(high, args, backend)

@@ -20,6 +20,7 @@ import numpy as np
 import sympy as sp
 
 from .domain import Domain
+from .fastpath import BACKENDS, Evaluator
 from .lowering import Lowered, LoweringError, QuadratureUnreliable
 
 FLOAT_POINTS = 2000
@@ -32,6 +33,20 @@ MAX_SUSPECTS = 12
 AGREEING_SAMPLE = 6
 MP_ONLY_POINTS = 16
 HP_SECONDS = 20.0  # after this, no further points are re-checked (nested quadrature is slow)
+
+
+@dataclass(frozen=True)
+class Sampling:
+    """How densely the float64 screen samples a step, and with which backend (fastpath.py)."""
+
+    points: int = FLOAT_POINTS
+    backend: str = "auto"
+
+    def __post_init__(self):
+        if self.points < 1:
+            raise ValueError(f"points must be at least 1, not {self.points}")
+        if self.backend not in BACKENDS:
+            raise ValueError(f"backend must be one of {BACKENDS}, not {self.backend!r}")
 
 
 @dataclass(frozen=True)
@@ -56,6 +71,7 @@ class ScreenResult:
     max_rel_err: float = 0.0
     suspects: int = 0  # float64 mismatches and one-sided undefined points
     notes: list[str] = field(default_factory=list)
+    backend: str = "numpy"
 
     def evidence(self) -> dict[str, Any]:
         data: dict[str, Any] = {
@@ -65,6 +81,7 @@ class ScreenResult:
             "max_rel_err_float": self.max_rel_err,
             "undefined_points": self.undefined_points,
             "float_suspects": self.suspects,
+            "float_backend": self.backend,
         }
         if self.counterexample is not None:
             data.update(lhs_value=self.counterexample.lhs, rhs_value=self.counterexample.rhs,
@@ -201,7 +218,7 @@ def _float_values(fn: Callable, arrays: list[np.ndarray], count: int) -> np.ndar
 def screen(lhs: sp.Expr, rhs: sp.Expr, relation: str, domain: Domain, seed: int,
            points: int = FLOAT_POINTS, search: bool | None = None,
            agreeing_sample: int = AGREEING_SAMPLE, max_suspects: int = MAX_SUSPECTS,
-           hp_seconds: float = HP_SECONDS) -> ScreenResult:
+           hp_seconds: float = HP_SECONDS, backend: str = "auto") -> ScreenResult:
     """Sample the domain, nominate suspicious points in float64, decide them at high precision."""
     args = domain.symbols
     try:
@@ -217,9 +234,11 @@ def screen(lhs: sp.Expr, rhs: sp.Expr, relation: str, domain: Domain, seed: int,
     arrays = [samples[s] for s in args]
     result = ScreenResult("agree", float_points=points)
     try:
-        fl, fr = low_l.numpy_fn(), low_r.numpy_fn()
+        fl = Evaluator(low_l.expr, args, points, low_l.numpy_fn(), backend)
+        fr = Evaluator(low_r.expr, args, points, low_r.numpy_fn(), backend)
         L = _float_values(fl, arrays, points)
         R = _float_values(fr, arrays, points)
+        result.backend = fl.backend if fl.backend == fr.backend else f"lhs {fl.backend}, rhs {fr.backend}"
     except LoweringError as exc:
         result.notes.append(f"numpy: {exc}")
         return _mp_only(hp, domain, seed, result)

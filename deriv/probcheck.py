@@ -22,6 +22,7 @@ import sympy as sp
 from . import budget as budgets
 from . import prob
 from .checks import check
+from .numeric import Sampling
 from .symbolic import Attempt, prove_zero_cheap
 from .verdict import Status, Verdict
 
@@ -99,7 +100,7 @@ class SizeResult:
 
 
 def check_prob_step(lhs, rhs, relation: str, *, wrt=None, certificate=None, timeout=None,
-                    hint=None) -> Verdict:
+                    hint=None, sampling: Sampling | None = None) -> Verdict:
     """The verdict of a step over distributions, over a plan of support sizes."""
     start = time.monotonic()
     lhs, rhs = sp.sympify(lhs), sp.sympify(rhs)
@@ -123,7 +124,8 @@ def check_prob_step(lhs, rhs, relation: str, *, wrt=None, certificate=None, time
                 return Verdict(Status.ERROR, "instantiate", f"{type(exc).__name__}: {exc}",
                                seconds=time.monotonic() - start)
             try:
-                verdict = _check_instance(instance, relation, wrt, certificate, lemma, proving, timeout, hint)
+                verdict = _check_instance(instance, relation, wrt, certificate, lemma, proving, timeout,
+                                          hint, sampling)
             except (ValueError, TypeError, KeyError) as exc:
                 verdict = Verdict(Status.ERROR, "instantiate", f"at {instance.label()}: {type(exc).__name__}: {exc}")
             results.append(SizeResult(instance.label(), proving, verdict, instance))
@@ -140,29 +142,32 @@ def _wrt_logits(instance: prob.Instance, wrt) -> tuple[sp.Symbol, ...]:
                  if prob.table_of_logit(a) in names)
 
 
-def _check_instance(instance, relation, wrt, certificate, lemma, proving, timeout, hint) -> Verdict:
+def _check_instance(instance, relation, wrt, certificate, lemma, proving, timeout, hint,
+                    sampling: Sampling | None) -> Verdict:
     domain = instance.domain()
     if relation == "const":
         return check(instance.lhs, instance.rhs, "const", wrt=_wrt_logits(instance, wrt),
-                     domain=domain, timeout=timeout, hint=hint, symbolic=proving)
+                     domain=domain, timeout=timeout, sampling=sampling, hint=hint, symbolic=proving)
     if certificate is None or relation == "eq":
         return check(instance.lhs, instance.rhs, relation, domain=domain, timeout=timeout, hint=hint,
-                     symbolic=proving)
+                     symbolic=proving, sampling=sampling)
     # gap identity: (rhs - lhs) for ≤, (lhs - rhs) for ≥, must equal the certificate
     gap = instance.rhs - instance.lhs if relation in ("le", "lt") else instance.lhs - instance.rhs
     sizes = {prob._symbol_of(n): v for n, v in instance.sizes}
     free = {prob._symbol_of(n): v for n, v in instance.free}
     cert = prob.instantiate(_expand_certificates(certificate), sp.Integer(0), sizes, free).lhs
-    identity = check(gap, cert, "eq", domain=domain, timeout=timeout, hint=hint, symbolic=proving)
+    identity = check(gap, cert, "eq", domain=domain, timeout=timeout, hint=hint, symbolic=proving,
+                     sampling=sampling)
     if identity.status is Status.REFUTED:
         # the certificate is wrong, not necessarily the inequality: decide the inequality itself
         direct = check(instance.lhs, instance.rhs, relation, domain=domain, timeout=timeout,
-                       symbolic=False)
+                       symbolic=False, sampling=sampling)
         note = f"the certificate does not equal the gap ({identity.detail})"
         return Verdict(direct.status, direct.method, f"{note}; {direct.detail}",
                        counterexample=direct.counterexample, evidence=dict(direct.evidence))
     if identity.status is not Status.PROVED:
-        direct = check(instance.lhs, instance.rhs, relation, domain=domain, timeout=timeout, symbolic=False)
+        direct = check(instance.lhs, instance.rhs, relation, domain=domain, timeout=timeout,
+                       symbolic=False, sampling=sampling)
         return Verdict(direct.status if direct.status is not Status.PROVED else Status.NUMERIC,
                        direct.method, f"gap = certificate {identity.status.value}; {direct.detail}",
                        counterexample=direct.counterexample, evidence=dict(direct.evidence))
@@ -175,7 +180,7 @@ def _check_instance(instance, relation, wrt, certificate, lemma, proving, timeou
         for values in prob.free_assignments(outer, sizes, limit=10**6):
             total = prob.instantiate(prob.S(P, *vars), sp.Integer(1), sizes, {**free, **values})
             if not _normalised(total.lhs):
-                norm = check(total.lhs, total.rhs, "eq", domain=total.domain(), timeout=timeout)
+                norm = check(total.lhs, total.rhs, "eq", domain=total.domain(), timeout=timeout, sampling=sampling)
                 if norm.status is not Status.PROVED:
                     return Verdict(Status.UNKNOWN if norm.status is not Status.REFUTED else Status.ERROR,
                                    "certificate", f"{P} is not proved normalised over {vars}: {norm.detail}")

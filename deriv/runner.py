@@ -17,11 +17,12 @@ from typing import Callable, Iterable, Sequence
 
 import multiprocessing
 
-from . import model, prob
+from . import fastpath, model, prob
 from .probcheck import check_prob_step
 from .cache import VerdictCache, step_key
 from .checks import check, check_experiment, check_limit
 from .model import Derivation, Step
+from .numeric import Sampling
 from .verdict import Status, Verdict
 
 
@@ -148,22 +149,23 @@ def collect(paths: Sequence[str | Path]) -> tuple[list[tuple[Path, Derivation]],
 
 # -- checking --------------------------------------------------------------------------------
 
-def _key(step: Step, derivation: Derivation, domain: dict) -> str | None:
+def _key(step: Step, derivation: Derivation, domain: dict, sampling: Sampling) -> str | None:
     if step.kind == "experiment":
         return None  # its code is not part of the key; always run it
     tables = [(t.signature(), t.data) for t in prob.tables_in(step.lhs, step.rhs)] \
         if prob.is_probabilistic(step.lhs, step.rhs) else []
     return step_key(step.kind, step.relation, step.lhs, step.rhs, step.wrt, step.var, step.point,
                     step.direction, domain, step.hint, step.timeout or derivation.timeout,
-                    step.certificate, tables)
+                    step.certificate, tables, sampling.points)
 
 
 def check_step(step: Step, derivation: Derivation, cache: VerdictCache | None = None,
-               timeout: float | None = None) -> tuple[Verdict, bool]:
+               timeout: float | None = None, sampling: Sampling | None = None) -> tuple[Verdict, bool]:
     """The verdict of one step, from the cache when it has an unchanged copy."""
     domain = {**derivation.domain, **(step.domain or {})}
     timeout = step.timeout or derivation.timeout or timeout
-    key = _key(step, derivation, domain) if cache else None
+    sampling = sampling or Sampling()
+    key = _key(step, derivation, domain, sampling) if cache else None
     if key:
         hit = cache.get(key)
         if hit is not None:
@@ -175,10 +177,11 @@ def check_step(step: Step, derivation: Derivation, cache: VerdictCache | None = 
         verdict = check_experiment(step.run, timeout=timeout)
     elif prob.is_probabilistic(step.lhs, step.rhs):
         verdict = check_prob_step(step.lhs, step.rhs, step.relation, wrt=step.wrt or None,
-                                  certificate=step.certificate, timeout=timeout, hint=step.hint)
+                                  certificate=step.certificate, timeout=timeout, hint=step.hint,
+                                  sampling=sampling)
     else:
         verdict = check(step.lhs, step.rhs, step.relation, domain=domain, wrt=step.wrt,
-                        timeout=timeout, hint=step.hint)
+                        timeout=timeout, hint=step.hint, sampling=sampling)
     if key:
         cache.put(key, verdict)
     return verdict, False
@@ -193,10 +196,11 @@ def _step_result(step: Step, verdict: Verdict, cached: bool) -> StepResult:
 
 def check_derivation(path: Path, derivation: Derivation, cache: VerdictCache | None,
                      timeout: float | None = None,
-                     on_step: Callable[[str, StepResult], None] | None = None) -> DerivationResult:
+                     on_step: Callable[[str, StepResult], None] | None = None,
+                     sampling: Sampling | None = None) -> DerivationResult:
     results = []
     for step in derivation.steps:
-        result = _step_result(step, *check_step(step, derivation, cache, timeout))
+        result = _step_result(step, *check_step(step, derivation, cache, timeout, sampling))
         results.append(result)
         if on_step:
             on_step(derivation.id, result)
@@ -207,17 +211,18 @@ _worker_modules: dict[str, list[Derivation]] = {}
 
 
 def _check_in_worker(path: str, position: int, index: int, cache_on: bool,
-                     cache_directory: str, timeout: float | None) -> StepResult:
+                     cache_directory: str, timeout: float | None, sampling: Sampling) -> StepResult:
     if path not in _worker_modules:
         _worker_modules[path] = load_module(Path(path))
     derivation = _worker_modules[path][position]  # by position: ids need not be unique
     step = derivation.steps[index - 1]
     cache = VerdictCache(Path(cache_directory), enabled=cache_on)
-    return _step_result(step, *check_step(step, derivation, cache, timeout))
+    return _step_result(step, *check_step(step, derivation, cache, timeout, sampling))
 
 
 def run(paths: Sequence[str | Path], *, jobs: int = 1, keyword: str | None = None,
         use_cache: bool = True, cache_directory: Path | None = None, timeout: float | None = None,
+        sampling: Sampling | None = None,
         on_step: Callable[[str, StepResult], None] | None = None,
         on_derivation: Callable[[DerivationResult], None] | None = None,
         on_collected: Callable[[list[tuple[Path, Derivation]]], None] | None = None) -> RunResult:
@@ -232,10 +237,13 @@ def run(paths: Sequence[str | Path], *, jobs: int = 1, keyword: str | None = Non
     if on_collected:
         on_collected(found)
     cache = VerdictCache(cache_directory, enabled=use_cache)
+    sampling = sampling or Sampling()
+    if sampling.backend != "numpy" and sampling.points >= fastpath.CROSSOVER_CACHED and fastpath.numba_available():
+        fastpath.preload()  # once here, not in every forked step
     results: list[DerivationResult] = []
     if jobs <= 1 or sum(len(d.steps) for _, d in found) <= 1:
         for path, derivation in found:
-            result = check_derivation(path, derivation, cache, timeout, on_step)
+            result = check_derivation(path, derivation, cache, timeout, on_step, sampling)
             results.append(result)
             if on_derivation:
                 on_derivation(result)
@@ -246,7 +254,7 @@ def run(paths: Sequence[str | Path], *, jobs: int = 1, keyword: str | None = Non
     with ProcessPoolExecutor(max_workers=jobs, mp_context=context) as pool:
         positions = [d.position for _, d in found]
         futures = [[pool.submit(_check_in_worker, str(path), position, s.index, use_cache,
-                                str(cache.directory), timeout) for s in d.steps]
+                                str(cache.directory), timeout, sampling) for s in d.steps]
                    for (path, d), position in zip(found, positions)]
         for (path, derivation), step_futures in zip(found, futures):
             steps = []
