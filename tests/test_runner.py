@@ -279,3 +279,53 @@ def test_no_cache_means_nothing_is_written(tmp_path):
     result = run([folder], use_cache=False, cache_directory=cache)
     assert not any(s.cached for d in result.derivations for s in d.steps)
     assert not list(cache.rglob("*.json"))
+
+
+HANGS = """
+import time
+import sympy as sp
+from deriv import Derivation
+x = sp.Symbol("x", real=True)
+
+def forever():
+    while True:
+        time.sleep(1)
+
+hang = Derivation("hang/forever", "an experiment that never returns", timeout=3)
+hang.experiment(1, "it converges", run=forever)
+fine = Derivation("hang/fine", "checked while the other one hangs")
+fine.start(2, sp.exp(2*x)).eq(3, sp.exp(x)**2)
+"""
+
+
+def test_time_budgets_are_enforced_inside_workers(tmp_path):
+    folder = write(tmp_path, hangs=HANGS)
+    result = run([folder], jobs=2, use_cache=False)
+    hang, fine = result.derivations
+    verdict = hang.steps[0].verdict
+    assert verdict.status is Status.UNKNOWN and "timed out after 3 s" in verdict.detail
+    assert verdict.seconds < 30
+    assert fine.steps[0].verdict.status is Status.PROVED
+
+
+def test_an_edited_step_is_the_only_one_checked_again(tmp_path):
+    folder = write(tmp_path / "modules", cached=CACHED)
+    cache = tmp_path / "cache"
+    run([folder], cache_directory=cache, jobs=2)
+    edited = CACHED.replace("eq(3, 1 - sp.cos(x))", "eq(3, 1 - sp.cos(x) + 0*x**2 - sp.sin(x)**2 + sp.sin(x)**2)")
+    edited = edited.replace(".ge(4, -sp.cos(x))", ".ge(4, -sp.cos(x) - 1)")
+    write(tmp_path / "modules", cached=edited)
+    again = run([folder], cache_directory=cache, jobs=2)
+    cached = {(d.id, s.line): s.cached for d in again.derivations for s in d.steps}
+    assert cached == {("cache/demo", 2): True, ("cache/demo", 3): True, ("cache/demo", 4): False,
+                      ("cache/error", 11): False}
+
+
+def test_a_denser_screen_is_not_answered_from_a_sparser_one(tmp_path):
+    from deriv.numeric import Sampling
+
+    folder = write(tmp_path / "modules", cached=CACHED)
+    cache = tmp_path / "cache"
+    run([folder], cache_directory=cache, keyword="demo")
+    dense = run([folder], cache_directory=cache, keyword="demo", sampling=Sampling(points=5000))
+    assert not any(s.cached for d in dense.derivations for s in d.steps)
