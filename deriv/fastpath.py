@@ -43,11 +43,14 @@ class KernelUnavailable(RuntimeError):
     """numba is missing or cannot compile this expression; numpy is used instead."""
 
 
-@functools.lru_cache(maxsize=1)
 def numba_available() -> bool:
-    if os.environ.get("DERIV_NO_NUMBA"):
-        return False
-    return importlib.util.find_spec("numba") is not None
+    """numba is installed, not disabled ($DERIV_NO_NUMBA), and did not fail to start."""
+    return not _broken and _numba_installed()
+
+
+@functools.lru_cache(maxsize=1)
+def _numba_installed() -> bool:
+    return not os.environ.get("DERIV_NO_NUMBA") and importlib.util.find_spec("numba") is not None
 
 
 def kernel_dir() -> Path:
@@ -179,21 +182,41 @@ def is_cached(source: str) -> bool:
     return folder.is_dir() and any(folder.glob(f"{_module_name(source)}.vector-*.nbi"))
 
 
-def preload() -> None:
-    """Import numba once, before worker processes fork, and pick a fork-safe threading layer.
-
-    Steps run in forked children; GNU OpenMP aborts a child forked from a process that used it,
-    so unless the user chose a layer (NUMBA_THREADING_LAYER), numba's "forksafe" choice is used.
-    """
+@functools.lru_cache(maxsize=1)
+def _configure():
+    """Import numba and pick a fork-safe threading layer: steps run in forked children, and GNU
+    OpenMP aborts a child forked from a process that used it. A layer the user chose
+    (NUMBA_THREADING_LAYER) is kept."""
     import numba
 
     if "NUMBA_THREADING_LAYER" not in os.environ:
         numba.config.THREADING_LAYER = "forksafe"
+    return numba
+
+
+@functools.lru_cache(maxsize=1)
+def preload() -> bool:
+    """Pay numba's one-time start-up (import, LLVM, the thread pool: about 1.3 s) once, in the
+    process that forks the step checks, so that a cached kernel then loads in milliseconds.
+    False (and numba is not used) if numba is missing or broken."""
+    if not numba_available():
+        return False
+    try:
+        w = sp.Symbol("w", real=True)
+        Kernel(kernel_source(w, (w,)), 1)(np.zeros(1))
+    except Exception:  # noqa: BLE001 - a broken numba install must not stop a run
+        global _broken
+        _broken = True
+        return False
+    return True
+
+
+_broken = False
 
 
 @functools.lru_cache(maxsize=256)
 def _load(source: str):
-    preload()
+    _configure()
     path = _write(source)
     name = f"deriv_kernels.{path.stem}"
     spec = importlib.util.spec_from_file_location(name, path)

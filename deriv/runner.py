@@ -165,7 +165,7 @@ def check_step(step: Step, derivation: Derivation, cache: VerdictCache | None = 
     domain = {**derivation.domain, **(step.domain or {})}
     timeout = step.timeout or derivation.timeout or timeout
     sampling = sampling or Sampling()
-    key = _key(step, derivation, domain, sampling) if cache else None
+    key = _key(step, derivation, domain, sampling) if cache and cache.enabled else None
     if key:
         hit = cache.get(key)
         if hit is not None:
@@ -185,6 +185,16 @@ def check_step(step: Step, derivation: Derivation, cache: VerdictCache | None = 
     if key:
         cache.put(key, verdict)
     return verdict, False
+
+
+def cached_step(step: Step, derivation: Derivation, cache: VerdictCache,
+                sampling: Sampling) -> StepResult | None:
+    """The step's result if the cache holds its verdict (no checking), else None."""
+    if not cache.enabled:
+        return None
+    key = _key(step, derivation, {**derivation.domain, **(step.domain or {})}, sampling)
+    hit = cache.get(key) if key else None
+    return _step_result(step, hit, True) if hit is not None else None
 
 
 def _step_result(step: Step, verdict: Verdict, cached: bool) -> StepResult:
@@ -238,8 +248,8 @@ def run(paths: Sequence[str | Path], *, jobs: int = 1, keyword: str | None = Non
         on_collected(found)
     cache = VerdictCache(cache_directory, enabled=use_cache)
     sampling = sampling or Sampling()
-    if sampling.backend != "numpy" and sampling.points >= fastpath.CROSSOVER_CACHED and fastpath.numba_available():
-        fastpath.preload()  # once here, not in every forked step
+    if sampling.backend != "numpy" and sampling.points >= fastpath.CROSSOVER_CACHED:
+        fastpath.preload()  # numba's start-up once here, not in every forked step
     results: list[DerivationResult] = []
     if jobs <= 1 or sum(len(d.steps) for _, d in found) <= 1:
         for path, derivation in found:
@@ -249,18 +259,20 @@ def run(paths: Sequence[str | Path], *, jobs: int = 1, keyword: str | None = Non
                 on_derivation(result)
         return RunResult(results, failures, time.monotonic() - start)
 
+    # Cached steps are answered here; only the others go to workers (a warm run starts none).
     # fork: workers start with sympy imported; each loads a module once, then checks steps
+    hits = [[cached_step(s, d, cache, sampling) for s in d.steps] for _, d in found]
     context = multiprocessing.get_context("fork")
     with ProcessPoolExecutor(max_workers=jobs, mp_context=context) as pool:
-        positions = [d.position for _, d in found]
-        futures = [[pool.submit(_check_in_worker, str(path), position, s.index, use_cache,
-                                str(cache.directory), timeout, sampling) for s in d.steps]
-                   for (path, d), position in zip(found, positions)]
+        futures = [[hit or pool.submit(_check_in_worker, str(path), d.position, s.index, use_cache,
+                                       str(cache.directory), timeout, sampling)
+                    for s, hit in zip(d.steps, step_hits)]
+                   for (path, d), step_hits in zip(found, hits)]
         for (path, derivation), step_futures in zip(found, futures):
             steps = []
             for step, future in zip(derivation.steps, step_futures):
                 try:
-                    result = future.result()
+                    result = future if isinstance(future, StepResult) else future.result()
                 except Exception as exc:  # noqa: BLE001 - a dead worker fails its step, not the run
                     verdict = Verdict(Status.ERROR, "worker", f"worker process failed: "
                                       f"{type(exc).__name__}: {exc}")

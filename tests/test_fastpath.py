@@ -80,14 +80,14 @@ def test_auto_keeps_numpy_below_the_crossover_and_for_what_numba_cannot_compile(
 
 def test_without_numba_everything_runs_on_numpy(monkeypatch):
     monkeypatch.setenv("DERIV_NO_NUMBA", "1")
-    fastpath.numba_available.cache_clear()
+    fastpath._numba_installed.cache_clear()
     try:
         assert fastpath.choose(m, (m,), 10**9, "numba") == ("numpy", "numba is not installed")
         verdict = check(LINE_66, LINE_77, domain={m: (0.01, 5)}, sampling=Sampling(5000, "numba"))
         assert verdict.status is Status.PROVED
         assert verdict.evidence["float_backend"].startswith("numpy")
     finally:
-        fastpath.numba_available.cache_clear()
+        fastpath._numba_installed.cache_clear()
 
 
 def test_a_kernel_that_fails_hands_over_to_numpy(monkeypatch):
@@ -138,3 +138,19 @@ def test_sampling_is_validated_and_the_cli_rejects_bad_points(capsys):
         Sampling(10, "gpu")
     assert main(["verify", "--points", "0"]) == 2
     assert "--points" in capsys.readouterr().err
+
+
+def test_a_numba_that_cannot_start_is_not_used(monkeypatch):
+    class Broken:
+        def __init__(self, *args):
+            raise OSError("libllvmlite.so: cannot open shared object file")
+
+    monkeypatch.setattr(fastpath, "_broken", False)  # restored after the test
+    monkeypatch.setattr(fastpath, "Kernel", Broken)
+    fastpath.preload.cache_clear()
+    try:
+        assert fastpath.preload() is False
+        assert not fastpath.numba_available()
+        assert fastpath.choose(m, (m,), 10**9, "auto")[0] == "numpy"
+    finally:
+        fastpath.preload.cache_clear()
