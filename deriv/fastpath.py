@@ -4,8 +4,8 @@ numpy is the default float64 backend. Compiling a numba kernel costs about a sec
 many times what numpy needs for the 2000 points of a default screen, so numba is chosen only
 when the number of points pays for the compilation -- or when the kernel is already compiled
 and cached on disk (then only the load, tens of milliseconds, has to be paid). The crossovers
-below were measured on the project's 2-core machine with `python benchmarks/bench.py
---crossover`; they are point counts per side of a step.
+below were measured on the project's 2-core machine with `python benchmarks/bench.py` (its
+"numba crossover" line): points per step, in a run that has paid numba's start-up once.
 
 A kernel is generated as Python source (common subexpressions eliminated once, integrals as
 the same 96-node Gauss-Legendre rule the numpy path uses) and written to
@@ -31,7 +31,7 @@ from sympy.printing.pycode import PythonCodePrinter
 
 from .lowering import QUADRATURE_NODES, LoweringError, _gauss_legendre, _outermost_integrals
 
-# measured 2026-11-25 (benchmarks/bench.py --crossover): see README "Benchmarks"
+# measured 2026-11-25 with benchmarks/bench.py: see README "Speed"
 CROSSOVER_COLD = 4_000_000  # points per side when the kernel must be compiled first
 CROSSOVER_CACHED = 200_000  # points per side when numba's on-disk cache already holds it
 KERNEL_FORMAT = 1  # bump when the generated source changes shape
@@ -137,7 +137,8 @@ class _Writer:
         return text
 
 
-def kernel_source(expr: sp.Expr, args: Sequence[sp.Symbol]) -> str:
+@functools.lru_cache(maxsize=64)
+def kernel_source(expr: sp.Expr, args: tuple[sp.Symbol, ...]) -> str:
     """The module text of a kernel computing prepared `expr` at every point of 1-d arrays."""
     if expr.has(sp.I):
         raise KernelUnavailable("complex values")
@@ -254,7 +255,7 @@ def choose(expr: sp.Expr, args: Sequence[sp.Symbol], count: int, backend: str = 
     if backend == "auto" and count < CROSSOVER_CACHED:
         return "numpy", f"{count} points: below the numba crossover"
     try:
-        source = kernel_source(expr, args)
+        source = kernel_source(expr, tuple(args))
     except (KernelUnavailable, LoweringError, sp.printing.codeprinter.PrintMethodNotImplementedError) as exc:
         return "numpy", f"numba cannot compile it ({_first_line(exc)})"
     if backend == "auto" and count < CROSSOVER_COLD and not is_cached(source):
@@ -277,7 +278,7 @@ class Evaluator:
                  backend: str = "auto"):
         self.numpy_fn = numpy_fn
         chosen, why = choose(expr, args, count, backend)
-        self.kernel = Kernel(kernel_source(expr, args), count) if chosen == "numba" else None
+        self.kernel = Kernel(kernel_source(expr, tuple(args)), count) if chosen == "numba" else None
         self.backend = f"{chosen} ({why})" if why not in ("default", "requested") else chosen
 
     def __call__(self, *arrays) -> np.ndarray:
