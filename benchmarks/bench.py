@@ -211,28 +211,27 @@ def crossover(case: Case) -> dict:
 
 # -- whole document -----------------------------------------------------------------------------
 
-def deriv_verify(jobs: int, cache: str) -> dict:
+def deriv_verify(jobs: int, cache: str, keyword: str | None) -> dict:
     out = Path(cache) / f"run-{jobs}-{time.time_ns()}.json"
     env = {**os.environ, "DERIV_CACHE_DIR": cache}
+    command = [sys.executable, "-m", "deriv", "verify", "-q", "-j", str(jobs), "--json", str(out)]
     start = time.perf_counter()
-    subprocess.run([sys.executable, "-m", "deriv", "verify", "-q", "-j", str(jobs), "--json", str(out)],
-                   env=env, check=False, stdout=subprocess.DEVNULL)
+    subprocess.run(command + (["-k", keyword] if keyword else []), env=env, check=False,
+                   stdout=subprocess.DEVNULL)
     seconds = time.perf_counter() - start
     data = json.loads(out.read_text())
-    statuses = [s["verdict"]["status"] for d in data["derivations"] for s in d["steps"]]
-    return {"seconds": seconds, "statuses": statuses,
-            "counts": {k: statuses.count(k) for k in sorted(set(statuses))}}
+    steps = [s for d in data["derivations"] for s in d["steps"]]
+    return {"seconds": seconds, "statuses": [s["status"] for s in steps],
+            "expected": [s["expected"] for s in steps]}
 
 
-def document(jobs: int, naive_seconds: float) -> list[tuple]:
+def document(jobs: int, naive_seconds: float, keyword: str | None) -> list[tuple[str, dict]]:
     rows = []
     caches = [tempfile.mkdtemp(prefix="deriv-bench-") for _ in range(2)]
     try:
-        serial = deriv_verify(1, caches[0])
-        rows.append(("deriv verify -j 1, cold", serial))
-        parallel = deriv_verify(jobs, caches[1])
-        rows.append((f"deriv verify -j {jobs}, cold", parallel))
-        rows.append((f"deriv verify -j {jobs}, warm (cached)", deriv_verify(jobs, caches[1])))
+        rows.append(("deriv verify -j 1, cold (empty cache)", deriv_verify(1, caches[0], keyword)))
+        rows.append((f"deriv verify -j {jobs}, cold (empty cache)", deriv_verify(jobs, caches[1], keyword)))
+        rows.append((f"deriv verify -j {jobs}, warm (cached)", deriv_verify(jobs, caches[1], keyword)))
     finally:
         for cache in caches:
             shutil.rmtree(cache, ignore_errors=True)
@@ -240,12 +239,38 @@ def document(jobs: int, naive_seconds: float) -> list[tuple]:
     import naive_baseline
 
     start = time.perf_counter()
-    naive = naive_baseline.run_naive(per_step_seconds=naive_seconds, jobs=jobs)
-    statuses = [s["status"] for s in naive["steps"]]
+    naive = naive_baseline.run_naive(per_step_seconds=naive_seconds, keyword=keyword, jobs=jobs)
     rows.append((f"naive -j {jobs}: simplify == 0, else 200-point subs/evalf ({naive_seconds:g} s cap per step)",
-                 {"seconds": time.perf_counter() - start, "statuses": statuses,
-                  "counts": {k: statuses.count(k) for k in sorted(set(statuses))}}))
+                 {"seconds": time.perf_counter() - start, "statuses": [s["status"] for s in naive["steps"]]}))
     return rows
+
+
+def document_table(jobs: int, naive_seconds: float, keyword: str | None) -> None:
+    print(f"\nwhole document: every bundled step{f' (-k {keyword})' if keyword else ''}", file=sys.stderr)
+    doc = document(jobs, naive_seconds, keyword)
+    kinds = ("proved", "numeric", "refuted", "unknown", "error")
+    print("\n| whole document | wall s | " + " | ".join(kinds) + " | other |")
+    print("|---|---|" + "---|" * (len(kinds) + 1))
+    for label, res in doc:
+        counts = {k: res["statuses"].count(k) for k in set(res["statuses"])}
+        cells = [str(counts.pop(k, 0)) for k in kinds]
+        other = ", ".join(f"{k} {v}" for k, v in counts.items()) or "0"
+        print(f"| {label} | {res['seconds']:.1f} | " + " | ".join(cells) + f" | {other} |")
+    serial, parallel, warm, naive = (res for _, res in doc)
+    print(f"\n-j {jobs} vs -j 1 (cold): {serial['seconds'] / parallel['seconds']:.2f}× faster · "
+          f"cold -j {jobs} vs naive -j {jobs}: {naive['seconds'] / parallel['seconds']:.1f}× faster · "
+          f"warm: {warm['seconds']:.2f} s including interpreter start · warm verdicts = cold verdicts: "
+          f"{warm['statuses'] == parallel['statuses']}")
+    pairs = list(zip(parallel["statuses"], parallel["expected"], naive["statuses"]))
+    mistakes = sum(1 for _, expected, _ in pairs if expected == "refuted")
+    found = sum(1 for d, expected, n in pairs if expected == "refuted" and n == "refuted")
+    false = sum(1 for d, expected, n in pairs if n == "refuted" and expected != "refuted")
+    decided = {name: sum(1 for s in res["statuses"] if s in ("proved", "refuted"))
+               for name, res in (("deriv", parallel), ("naive", naive))}
+    print(f"decided (proved or refuted): deriv {decided['deriv']}, naive {decided['naive']} · "
+          f"the document's {mistakes} known mistakes: deriv refutes {parallel['statuses'].count('refuted')} "
+          f"(each confirmed at 50/80 digits), naive refutes {found} · naive refutations of correct "
+          f"steps (false alarms): {false}")
 
 
 def fmt(value) -> str:
@@ -261,6 +286,9 @@ def fmt(value) -> str:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--document", action="store_true", help="also time the whole document (slow)")
+    parser.add_argument("--no-throughput", action="store_true",
+                        help="skip the per-step throughput table and the crossover (with --document)")
+    parser.add_argument("-k", dest="keyword", help="with --document: only derivations matching (a smoke test)")
     parser.add_argument("--points", type=int, default=10_000, help="the small point count (default 1e4)")
     parser.add_argument("--naive-seconds", type=float, default=60.0,
                         help="per-step cap for the naive baseline's simplify (default 60 s)")
@@ -275,7 +303,14 @@ def main() -> None:
     print(f"{time.strftime('%Y-%m-%d')} · {platform.machine()} · {os.cpu_count()} cores · "
           f"load {os.getloadavg()[0]:.2f} · Python {platform.python_version()} · sympy {sp.__version__} · "
           f"numpy {np.__version__} · mpmath {mpmath.__version__} · numba {numba_note}\n")
-    rows = [throughput(case, args.points) for case in cases()]
+    if not args.no_throughput:
+        throughput_table(args.points)
+    if args.document:
+        document_table(os.cpu_count() or 1, args.naive_seconds, args.keyword)
+
+
+def throughput_table(points: int) -> None:
+    rows = [throughput(case, points) for case in cases()]
     keys = list(dict.fromkeys(k for row in rows for k in row))
     print("| " + " | ".join(keys) + " |")
     print("|" + "---|" * len(keys))
@@ -298,26 +333,6 @@ def main() -> None:
               f"numba pays from {cross['crossover cold']:,.0f} points (cold) / "
               f"{cross['crossover cached']:,.0f} points (cached kernel); deriv uses "
               f"{fastpath.CROSSOVER_COLD:,} / {fastpath.CROSSOVER_CACHED:,}")
-    if args.document:
-        jobs = os.cpu_count() or 1
-        doc = document(jobs, args.naive_seconds)
-        print("\n| whole document (bundled derivations) | wall s | " +
-              " | ".join(["proved", "numeric", "refuted", "unknown", "error", "other"]) + " |")
-        print("|---|---|---|---|---|---|---|---|")
-        for label, res in doc:
-            c = dict(res["counts"])
-            cells = [c.pop(k, 0) for k in ("proved", "numeric", "refuted", "unknown", "error")]
-            other = ", ".join(f"{k} {v}" for k, v in c.items()) or "0"
-            print(f"| {label} | {res['seconds']:.1f} | " + " | ".join(map(str, cells)) + f" | {other} |")
-        times = {label: res["seconds"] for label, res in doc}
-        serial, parallel, warm, naive = (res for _, res in doc)
-        print(f"\n-j {jobs} vs -j 1 (cold): {serial['seconds'] / parallel['seconds']:.2f}× · "
-              f"cold -j {jobs} vs naive: {naive['seconds'] / parallel['seconds']:.2f}× faster · "
-              f"warm: {warm['seconds']:.2f} s")
-        disagree = sum(1 for a, b in zip(parallel["statuses"], naive["statuses"])
-                       if b == "refuted" and a in ("proved", "numeric"))
-        print(f"naive refutations of steps deriv proves or samples (false alarms): {disagree}")
-        del times
 
 
 if __name__ == "__main__":
