@@ -171,12 +171,13 @@ def _module_name(source: str) -> str:
 def _write(source: str) -> Path:
     directory = kernel_dir()
     path = directory / f"{_module_name(source)}.py"
-    if not path.exists():
+    if not path.exists() or path.read_text() != source:  # missing, or damaged: (re)write it
         directory.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(dir=directory, suffix=".tmp")
         with os.fdopen(fd, "w") as handle:
             handle.write(source)
-        os.replace(tmp, path)  # atomic, and numba keys its cache on the file's mtime: never rewrite
+        os.replace(tmp, path)  # atomic; numba keys its cache on the file's mtime, so a repaired
+        # file never reuses machine code compiled from the damaged one
     return path
 
 
@@ -226,7 +227,11 @@ def _load(source: str):
     spec = importlib.util.spec_from_file_location(name, path)
     module = importlib.util.module_from_spec(spec)
     sys.modules[name] = module  # numba's cache locator needs the module to be importable by name
-    spec.loader.exec_module(module)
+    try:
+        spec.loader.exec_module(module)
+    except BaseException:
+        del sys.modules[name]
+        raise
     return module.vector
 
 

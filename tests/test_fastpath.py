@@ -101,10 +101,22 @@ def test_a_kernel_that_fails_hands_over_to_numpy(monkeypatch):
     assert result.backend.startswith("numpy (numba failed: RuntimeError")
 
 
-def test_a_garbled_kernel_file_is_not_fatal(tmp_path):
+def test_a_damaged_kernel_file_is_rewritten(tmp_path):
     low = Lowered.of(LINE_66, (m,))
     source = fastpath.kernel_source(low.expr, low.args)
-    fastpath._write(source).write_text("def vector(:\n")  # someone edited the cache
+    path = fastpath._write(source)
+    path.write_text("def vector(:\n")  # a damaged cache entry
+    domain = Domain.build({m}, {m: (0.01, 5)})
+    result = screen(LINE_66, LINE_77, "eq", domain, seed=1, points=300, backend="numba")
+    assert result.outcome == "agree" and result.backend.startswith("numba")
+    assert path.read_text() == source
+
+
+def test_a_kernel_that_cannot_be_loaded_hands_over_to_numpy(monkeypatch):
+    def unloadable(source):
+        raise SyntaxError("invalid syntax (k_0.py, line 1)")
+
+    monkeypatch.setattr(fastpath, "_load", unloadable)
     domain = Domain.build({m}, {m: (0.01, 5)})
     result = screen(LINE_66, LINE_77, "eq", domain, seed=1, points=300, backend="numba")
     assert result.outcome == "agree" and "SyntaxError" in result.backend
