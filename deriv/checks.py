@@ -20,7 +20,7 @@ from .budget import BudgetExceeded, alarm
 from .domain import Domain, stable_seed
 from .lowering import Lowered, LoweringError
 from .numeric import PRECISIONS, Sampling, ScreenResult, screen
-from .symbolic import Attempt, first_rewrite, prepare_symbolic, prove_zero_cheap, prove_zero_heavy
+from .symbolic import Attempt, first_rewrite, prepared_within, prove_zero_cheap, prove_zero_heavy
 from .verdict import Status, Verdict
 
 RELATIONS = ("eq", "le", "ge", "lt", "gt", "const")
@@ -308,11 +308,8 @@ def _check_const(lhs, rhs, domain_map, wrt, limits: Budgets, hint, dense: dict) 
 
 def _free_of(difference, params: set, budget: float, attempt: Attempt):
     """A cheap rewrite of lhs − rhs in which no parameter (and no derivative) is left."""
-    try:
-        with alarm(budget):
-            prepared = prepare_symbolic(difference)
-    except BudgetExceeded as exc:
-        attempt.timeouts.append(f"differentiation {exc}")
+    prepared = prepared_within(difference, budget, attempt)
+    if prepared is None:
         return None
     found = first_rewrite(prepared, lambda f: not (f.free_symbols & params) and not f.has(sp.Derivative),
                           budget, attempt)

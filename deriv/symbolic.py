@@ -165,15 +165,22 @@ def prepare_symbolic(expr: sp.Expr) -> sp.Expr:
     return honest_integration_variables(_doit_derivatives(expr))
 
 
+def prepared_within(expr: sp.Expr, budget: float, attempt: Attempt) -> sp.Expr | None:
+    """`prepare_symbolic(expr)` under `budget`; None (and the timeout noted) if it runs out."""
+    try:
+        with alarm(budget):
+            return prepare_symbolic(expr)
+    except BudgetExceeded as exc:
+        attempt.timeouts.append(f"differentiation {exc}")
+        return None
+
+
 def prove_zero_cheap(expr: sp.Expr, budget: float, attempt: Attempt) -> Proof | None:
     """Cheap rewrites: derivatives taken, integrals merged, algebraic normal forms."""
     if _is_zero(expr):
         return Proof("identical")
-    try:
-        with alarm(budget):
-            expr = prepare_symbolic(expr)
-    except BudgetExceeded as exc:
-        attempt.timeouts.append(f"differentiation {exc}")
+    expr = prepared_within(expr, budget, attempt)
+    if expr is None:
         return None
     proof = _rewrites(expr, budget, attempt)
     if proof or not expr.has(sp.Integral):
