@@ -1,0 +1,1 @@
+"""deriv's pytest plugin (being written)."""
