@@ -21,6 +21,7 @@ from . import fastpath, model, prob
 from .probcheck import check_prob_step
 from .cache import VerdictCache, step_key
 from .checks import check, check_experiment, check_limit
+from .diagnose import diagnose, diagnose_limit
 from .model import Derivation, Step
 from .numeric import Sampling
 from .verdict import Status, Verdict
@@ -182,9 +183,35 @@ def check_step(step: Step, derivation: Derivation, cache: VerdictCache | None = 
     else:
         verdict = check(step.lhs, step.rhs, step.relation, domain=domain, wrt=step.wrt,
                         timeout=timeout, hint=step.hint, sampling=sampling)
+    if verdict.status is Status.REFUTED and step.kind in ("relation", "limit"):
+        verdict = verdict.with_evidence(diagnosis=diagnose_step(step, derivation, verdict, timeout, sampling))
     if key:
         cache.put(key, verdict)
     return verdict, False
+
+
+def diagnose_step(step: Step, derivation: Derivation, verdict: Verdict, timeout: float | None,
+                  sampling: Sampling) -> dict:
+    """How a refuted step's sides differ and the nearest step deriv proves (deriv.diagnose)."""
+    domain = {**derivation.domain, **(step.domain or {})}
+    try:
+        if step.kind == "limit":
+            return diagnose_limit(step.lhs, step.var, step.point, step.rhs, verdict, check_value=lambda value, t: (
+                check_limit(step.lhs, step.var, step.point, value, direction=step.direction, domain=domain,
+                            timeout=min(t, timeout or t))))
+        if prob.is_probabilistic(step.lhs, step.rhs):
+            def checker(rhs, relation, seconds):
+                return check_prob_step(step.lhs, rhs, relation, wrt=step.wrt or None, timeout=seconds,
+                                       hint=step.hint, sampling=sampling)
+        else:
+            def checker(rhs, relation, seconds):
+                return check(step.lhs, rhs, relation, domain=domain, wrt=step.wrt, timeout=seconds,
+                             hint=step.hint, sampling=sampling)
+        return diagnose(step.lhs, step.rhs, step.relation, verdict, checker=checker, domain=domain,
+                        wrt=step.wrt)
+    except Exception as exc:  # noqa: BLE001 - a diagnosis never costs the verdict
+        return {"kind": "unknown", "summary": f"no diagnosis: {type(exc).__name__}: {exc}",
+                "residual": None, "suggestion": None, "tried": 0}
 
 
 def cached_step(step: Step, derivation: Derivation, cache: VerdictCache,
@@ -202,6 +229,9 @@ def _step_result(step: Step, verdict: Verdict, cached: bool) -> StepResult:
     lhs = str(step.lhs) if step.lhs is not None else ""
     return StepResult(step.index, step.line, step.relation, step.kind, step.expect,
                       step.correction_of, step.note, lhs, rhs, verdict, cached)
+
+
+step_result = _step_result  # public name: the pytest plugin builds its StepResults with it
 
 
 def check_derivation(path: Path, derivation: Derivation, cache: VerdictCache | None,

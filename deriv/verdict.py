@@ -71,6 +71,9 @@ class Verdict:
     def with_detail(self, detail: str) -> "Verdict":
         return replace(self, detail=detail)
 
+    def with_evidence(self, **extra: Any) -> "Verdict":
+        return replace(self, evidence={**_thaw(self.evidence), **extra})
+
     def to_dict(self) -> dict[str, Any]:
         return {
             "status": self.status.value,
