@@ -109,15 +109,21 @@ def run_checks(args, paths: list, errors: Console):
         return None
 
     progress = Progress(TextColumn("[progress.description]{task.description}"), BarColumn(),
-                        MofNCompleteColumn(), TimeElapsedColumn(), console=errors, transient=True,
-                        disable=not errors.is_terminal)
-    task = progress.add_task("loading", total=None)
+                        MofNCompleteColumn(), TextColumn("{task.fields[tally]}"), TimeElapsedColumn(),
+                        console=errors, transient=True, disable=not errors.is_terminal)
+    task = progress.add_task("loading", total=None, tally="")
+    tally: dict = {}
 
     def on_collected(found):
         progress.update(task, total=sum(len(d.steps) for _, d in found), description="checking")
 
     def on_step(derivation_id, step):
-        progress.update(task, advance=1, description=f"{derivation_id} line {step.line}")
+        from .explain import SYMBOLS
+
+        status = step.verdict.status
+        tally[status] = tally.get(status, 0) + 1
+        shown = " ".join(f"{SYMBOLS[s]}{n}" for s, n in sorted(tally.items(), key=lambda kv: list(SYMBOLS).index(kv[0])))
+        progress.update(task, advance=1, description=f"{derivation_id} line {step.line}", tally=shown)
 
     with progress:
         return runner.run(paths, jobs=jobs, keyword=args.keyword, use_cache=not args.no_cache,

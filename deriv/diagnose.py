@@ -305,15 +305,21 @@ def _short(expr: sp.Expr, width: int = 60) -> str:
 Checker = Callable[[sp.Expr, str, float], Verdict]
 
 
-def diagnose(lhs, rhs, relation: str, verdict: Verdict, *, checker: Checker,
+def diagnose(lhs, rhs, relation: str, verdict: Verdict, *, checker: Checker | None = None,
              domain: Mapping | None = None, wrt: Sequence = (), seconds: float = DIAGNOSIS_SECONDS) -> dict:
     """The diagnosis of a refuted relation step, as plain data for `Verdict.evidence['diagnosis']`.
 
     `checker(rhs, relation, timeout)` checks a candidate step `lhs relation rhs` with the same
-    ladder (and settings) the step itself was checked with.
+    ladder (and settings) the step itself was checked with; by default `deriv.check` over
+    `domain` (and `wrt` for a const step).
     """
     start = time.monotonic()
     lhs, rhs = sp.sympify(lhs), sp.sympify(rhs)
+    if checker is None:
+        from .checks import check
+
+        def checker(candidate, candidate_relation, timeout):
+            return check(lhs, candidate, candidate_relation, domain=domain, wrt=wrt, timeout=timeout)
     try:
         probe = Probe(lhs, rhs, relation, domain=domain, wrt=wrt, counterexample=verdict.counterexample)
     except Exception as exc:  # noqa: BLE001 - a diagnosis never breaks a verdict

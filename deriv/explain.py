@@ -10,12 +10,11 @@ from __future__ import annotations
 
 from typing import Any, Mapping
 
+from .model import RELATION_SYMBOLS as RELATIONS
 from .verdict import Status, Verdict
 
 SYMBOLS = {Status.PROVED: "✓", Status.NUMERIC: "≈", Status.REFUTED: "✗", Status.UNKNOWN: "?",
            Status.ERROR: "!"}
-RELATIONS = {"eq": "=", "le": "≤", "ge": "≥", "lt": "<", "gt": ">", "const": "= c +",
-             "limit": "lim", "experiment": "run"}
 KINDS = {
     "sign": "a sign (lhs = −rhs)",
     "constant": "an additive constant",
