@@ -200,11 +200,11 @@ augmented.claim(416, -KL(P_yx * g_y(z, x, y), Q_yx * g_y(z, x, y), x, y, z), "eq
 # lines 420-424, p_data(y,x) = p_data(x) δ(y|x), generic q(y,x) and g(z|x,y)
 g = g_aug(z, x, y)
 Q = q_sq(y, x)
-augmented.claim(424, -S_xy(S(P * g * (sp.log(p_data(x) * g) - sp.log(Q * g)), z)), "eq",
+augmented.claim(423, -S_xy(S(P * g * (sp.log(p_data(x) * g) - sp.log(Q * g)), z)), "eq",
                 neg_KL_data(Q))
 # lines 420-424 with the g of lines 427-428
 gd = g_doc(z, x, y)
-augmented.claim(424, -S_xy(S(P * gd * (sp.log(p_data(x) * gd) - sp.log(Q * gd)), z)), "eq",
+augmented.claim(423, -S_xy(S(P * gd * (sp.log(p_data(x) * gd) - sp.log(Q * gd)), z)), "eq",
                 neg_KL_data(Q))
 
 # lines 426-429: g(z|x,y)
