@@ -21,6 +21,7 @@ Everything runs under a time budget; a diagnosis that runs out says how far it g
 """
 from __future__ import annotations
 
+import itertools
 import time
 from dataclasses import dataclass
 from typing import Any, Callable, Iterable, Iterator, Mapping, Sequence
@@ -326,11 +327,18 @@ def diagnose(lhs, rhs, relation: str, verdict: Verdict, *, checker: Checker | No
         return {"kind": "unknown", "summary": f"no diagnosis: the sides cannot be probed "
                 f"({type(exc).__name__}: {exc})", "residual": None, "suggestion": None, "tried": 0}
     kind = classify(probe)
-    out: dict[str, Any] = {"kind": kind.name, "summary": kind.summary, "residual": _residual(lhs, rhs, relation),
+    residual = _residual(lhs, rhs, relation)
+    out: dict[str, Any] = {"kind": kind.name, "summary": kind.summary,
+                           "residual": None if residual is None else _text(residual),
                            "suggestion": None, "tried": 0, "probe_points": len(probe.points)}
     fallback = None
     tried = checked = 0
-    for edit in _with_constants(probe, edits(rhs, relation, kind)):
+    candidates = edits(rhs, relation, kind)
+    if residual is not None and relation == "eq" and kind.name == "term" and _small(residual):
+        # a dropped term the residual names: the author's rhs, plus exactly what it lost
+        candidates = itertools.chain(candidates, [Edit(f"restore the dropped term {residual}", rhs + residual,
+                                                       relation)])
+    for edit in _with_constants(probe, candidates):
         if time.monotonic() - start > seconds or tried >= MAX_EDITS:
             out["stopped"] = f"stopped after {tried} edits ({time.monotonic() - start:.0f} s budget)"
             break
@@ -384,9 +392,9 @@ def _suggestion(edit: Edit, verdict: Verdict) -> dict:
             "status": verdict.status.value, "method": verdict.method}
 
 
-def _residual(lhs: sp.Expr, rhs: sp.Expr, relation: str, width: int = 160) -> str | None:
-    """lhs − rhs as sympy leaves it after collecting like terms (no heavy simplification: the
-    probe already said what kind of difference it is), when it is short enough to read."""
+def _residual(lhs: sp.Expr, rhs: sp.Expr, relation: str) -> sp.Expr | None:
+    """lhs − rhs in the shortest form a few cheap rewrites find within a budget (sympy's own
+    collection of like terms only, for steps over distributions: their sides are operators)."""
     if relation not in ("eq", "const"):
         return None
     residual = lhs - rhs
@@ -398,8 +406,17 @@ def _residual(lhs: sp.Expr, rhs: sp.Expr, relation: str, width: int = 160) -> st
                     forms.append(rewrite(residual))
         except Exception:  # noqa: BLE001 - BudgetExceeded or a sympy failure: keep what we have
             pass
-    text = min((str(f) for f in forms), key=len)
+    return min(forms, key=lambda f: len(str(f)))
+
+
+def _text(expr: sp.Expr, width: int = 160) -> str | None:
+    text = str(expr)
     return text if len(text) <= width else None
+
+
+def _small(expr: sp.Expr) -> bool:
+    """Short enough to be a term an author drops (2*x, log(2), x*y/2), not a second derivation."""
+    return not prob.is_probabilistic(expr) and sp.count_ops(expr) <= 4 and len(sp.Add.make_args(expr)) == 1
 
 
 def diagnose_limit(expr, var, point, value, verdict: Verdict, *, check_value: Callable[[sp.Expr, float], Verdict],

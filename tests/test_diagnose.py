@@ -108,3 +108,11 @@ def test_report_and_json_carry_the_diagnosis(tmp_path, capsys, monkeypatch):
     assert limit["kind"] == "limit" and limit["suggestion"]["rhs"] == "-1"  # from line 5 as written
     assert "did you mean" in printed and "additive constant" in printed
     assert "not holding: fixture/square:6" in " ".join(printed.split())
+
+
+def test_a_dropped_term_is_restored():
+    r = sp.Symbol("r", real=True)
+    dom = {r: (-3, 3)}
+    d = _diagnosis((r + 1) ** 2, r**2 + 1, domain=dom)
+    assert d["kind"] == "term" and d["residual"] == "2*r"
+    assert d["suggestion"]["status"] == "proved" and "restore the dropped term 2*r" == d["suggestion"]["edit"]
