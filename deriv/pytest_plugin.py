@@ -211,7 +211,25 @@ class StepFailed(Exception):
     """A step that does not meet its expectation; the message is the whole failure report."""
 
 
-class StepItem(pytest.Item):
+class PlainFailure(pytest.Item):
+    """An item whose failure is its message (no traceback), located at a line of its module."""
+
+    module_line: int | None = None
+
+    def label(self) -> str:
+        raise NotImplementedError
+
+    def repr_failure(self, excinfo, style=None):
+        if isinstance(excinfo.value, StepFailed):
+            return str(excinfo.value)
+        return super().repr_failure(excinfo, style=style)
+
+    def reportinfo(self):
+        # pytest's line is 0-based and points into the derivation module (not the document)
+        return self.path, None if self.module_line is None else self.module_line - 1, self.label()
+
+
+class StepItem(PlainFailure):
     """One step: checked (or answered by the verdict cache) when the item runs."""
 
     def __init__(self, *, derivation: Derivation, step: Step, module_line: int | None = None, **kwargs):
@@ -267,15 +285,8 @@ class StepItem(pytest.Item):
             text += [f"    {entry}" for entry in evidence]
         return "\n".join(text)
 
-    def repr_failure(self, excinfo, style=None):
-        if isinstance(excinfo.value, StepFailed):
-            return str(excinfo.value)
-        return super().repr_failure(excinfo, style=style)
-
-    def reportinfo(self):
-        # pytest's line is 0-based and points into the derivation module (not the document)
-        return (self.path, None if self.module_line is None else self.module_line - 1,
-                f"{self.parent.name}::{self.name}")
+    def label(self) -> str:
+        return f"{self.parent.name}::{self.name}"
 
 
 def unmet(result: runner.StepResult) -> str | None:
@@ -304,7 +315,7 @@ def claim_text(result: runner.StepResult) -> str:
     return f"{result.lhs} {relation} {result.rhs}"
 
 
-class LoadErrorItem(pytest.Item):
+class LoadErrorItem(PlainFailure):
     """A derivation module that could not be loaded: one failing item with the file and line."""
 
     def __init__(self, *, message: str, module_line: int | None = None, **kwargs):
@@ -317,14 +328,8 @@ class LoadErrorItem(pytest.Item):
         raise StepFailed(f"{self.message}\n(the derivation module could not be loaded; "
                          "the other modules are collected and run)")
 
-    def repr_failure(self, excinfo, style=None):
-        if isinstance(excinfo.value, StepFailed):
-            return str(excinfo.value)
-        return super().repr_failure(excinfo, style=style)
-
-    def reportinfo(self):
-        return (self.path, None if self.module_line is None else self.module_line - 1,
-                f"{self.path.name}::{self.name}")
+    def label(self) -> str:
+        return f"{self.path.name}::{self.name}"
 
 
 def error_line(path: Path, exc: BaseException) -> int | None:

@@ -8,6 +8,11 @@ from pathlib import Path
 
 import pytest
 
+# The plugin imports deriv's engine (numpy, numba...) only when it collects a derivation; import it
+# here, before pytester's in-process runs snapshot sys.modules: a C extension such as numpy cannot
+# be imported a second time in one process after the snapshot is restored.
+import deriv.runner  # noqa: E402,F401
+
 pytest_plugins = ["pytester"]
 
 DEMO = """\
