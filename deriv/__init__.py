@@ -10,7 +10,7 @@ import importlib
 __version__ = "0.1.0"
 
 _EXPORTS = {"check": "checks", "check_limit": "checks", "check_experiment": "checks",
-            "ExperimentResult": "checks", "diagnose": "diagnose", "Derivation": "model", "Step": "model",
+            "ExperimentResult": "checks", "diagnose": "diagnosis", "Derivation": "model", "Step": "model",
             "Status": "verdict", "Verdict": "verdict"}
 __all__ = [*_EXPORTS, "__version__"]
 

@@ -21,7 +21,7 @@ from . import fastpath, model, prob
 from .probcheck import check_prob_step
 from .cache import VerdictCache, step_key
 from .checks import check, check_experiment, check_limit
-from .diagnose import diagnose, diagnose_limit
+from .diagnosis import diagnose, diagnose_limit
 from .model import Derivation, Step
 from .numeric import Sampling
 from .verdict import Status, Verdict

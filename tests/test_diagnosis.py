@@ -116,3 +116,19 @@ def test_a_dropped_term_is_restored():
     d = _diagnosis((r + 1) ** 2, r**2 + 1, domain=dom)
     assert d["kind"] == "term" and d["residual"] == "2*r"
     assert d["suggestion"]["status"] == "proved" and "restore the dropped term 2*r" == d["suggestion"]["edit"]
+
+
+def test_public_names_survive_importing_every_module():
+    # deriv's names are imported lazily; no submodule may shadow one (deriv.diagnose is a function)
+    import importlib
+    import pkgutil
+
+    import deriv
+
+    for module in pkgutil.iter_modules(deriv.__path__):
+        if module.name not in ("__main__", "pytest_plugin"):
+            importlib.import_module(f"deriv.{module.name}")
+    for name in deriv.__all__:
+        if name != "__version__":
+            assert not isinstance(getattr(deriv, name), type(deriv)), name
+    assert callable(deriv.diagnose) and callable(deriv.check)
