@@ -51,7 +51,7 @@ def add_run_options(parser: argparse.ArgumentParser) -> None:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from . import annotate, plot
+    from . import annotate, mutate, plot
 
     parser = argparse.ArgumentParser(prog="deriv", description="deriv: a derivation verifier.")
     parser.add_argument("--version", action="version", version=f"deriv {__version__}")
@@ -71,6 +71,9 @@ def build_parser() -> argparse.ArgumentParser:
     plot.add_arguments(commands.add_parser(
         "plot", help="plot both sides of a step (and their difference) to a PNG file",
         description=plot.HELP, formatter_class=argparse.RawDescriptionHelpFormatter))
+    mutate.add_arguments(commands.add_parser(
+        "mutate", help="mutation testing: every accepted step's mutants must be refuted",
+        description=mutate.HELP, formatter_class=argparse.RawDescriptionHelpFormatter))
     return parser
 
 
@@ -85,6 +88,9 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "plot":
         from . import plot
         return plot.main(args)
+    if args.command == "mutate":
+        from . import mutate
+        return mutate.main(args)
     parser.print_help()
     return EXIT_USAGE
 
