@@ -33,7 +33,7 @@ def cache_dir() -> Path:
 
 
 # modules that only present verdicts: editing them cannot change one
-PRESENTATION = frozenset({"cli.py", "report.py", "explain.py", "annotate.py", "plot.py", "pytest_plugin.py", "mutate.py",
+PRESENTATION = frozenset({"cli.py", "report.py", "explain.py", "annotate.py", "plot.py", "pytest_plugin.py", "mutate.py", "parse.py",
                           "__main__.py"})
 
 

@@ -40,6 +40,12 @@ def add_run_options(parser: argparse.ArgumentParser) -> None:
                         help=f"re-check every step; do not read or write the verdict cache ({cache_dir()})")
     parser.add_argument("--timeout", type=float, default=None, metavar="SECONDS",
                         help="time budget per step (default 120 s; symbolic strategies get 5-20 s each)")
+    parser.add_argument("--derivation-timeout", type=float, default=None, metavar="SECONDS",
+                        help="wall-clock limit for all the steps of one derivation (default 1800 s); "
+                             "steps left when it is used up are reported unknown")
+    parser.add_argument("--load-timeout", type=float, default=None, metavar="SECONDS",
+                        help="time limit for loading one derivation module (default 60 s): a module "
+                             "that loops is reported with its line, and the others are checked")
     parser.add_argument("--points", type=int, default=FLOAT_POINTS, metavar="N",
                         help=f"float64 points per step in the numeric screen (default {FLOAT_POINTS}); "
                              "more points look harder for a counterexample")
@@ -71,6 +77,9 @@ def build_parser() -> argparse.ArgumentParser:
     plot.add_arguments(commands.add_parser(
         "plot", help="plot both sides of a step (and their difference) to a PNG file",
         description=plot.HELP, formatter_class=argparse.RawDescriptionHelpFormatter))
+    add_check_arguments(commands.add_parser(
+        "check", help="check one claim given on the command line: deriv check 'LHS' 'RHS'",
+        description=CHECK_HELP, formatter_class=argparse.RawDescriptionHelpFormatter))
     mutate.add_arguments(commands.add_parser(
         "mutate", help="mutation testing: every accepted step's mutants must be refuted",
         description=mutate.HELP, formatter_class=argparse.RawDescriptionHelpFormatter))
@@ -88,11 +97,115 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "plot":
         from . import plot
         return plot.main(args)
+    if args.command == "check":
+        return check_command(args)
     if args.command == "mutate":
         from . import mutate
         return mutate.main(args)
     parser.print_help()
     return EXIT_USAGE
+
+
+CHECK_HELP = """\
+Check one claim LHS RELATION RHS given as text, e.g.
+
+  deriv check "log(2*m)" "log(2) + log(m)" --symbol m:positive
+  deriv check "(x+1)^2" "x^2 + 2*x - 1" --domain x=-3:3          # refuted, with a diagnosis
+  deriv check "exp(x)" "1 + x" -r ge
+  deriv check "m*exp(m)/(exp(m)-1)^2 - 1/m" 0 --limit m=0
+
+The text is parsed without running code (Python's ast, translated node by node to sympy: numbers,
+names, + - * / ** ^ and calls of mathematical functions); undeclared names are real symbols.
+
+Exit status: 0 proved or numeric, 1 refuted or unknown, 2 error or usage error.
+"""
+
+
+def add_check_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("lhs", metavar="LHS", help="left-hand side (or the expression of a limit)")
+    parser.add_argument("rhs", metavar="RHS", help="right-hand side (or the value of a limit)")
+    parser.add_argument("--relation", "-r", default="eq", choices=("eq", "le", "ge", "lt", "gt", "const"),
+                        help="LHS RELATION RHS (default eq; const: equal up to a constant in --wrt)")
+    parser.add_argument("--symbol", "-s", action="append", default=[], metavar="NAME[:ASSUMPTIONS]",
+                        help="declare a symbol, e.g. m:positive or n:integer,nonnegative (default: real)")
+    parser.add_argument("--domain", "-d", action="append", default=[], metavar="NAME=LO:HI",
+                        help="sampling interval of a symbol, e.g. x=-3:3")
+    parser.add_argument("--wrt", default="", metavar="A,B", help="for const: the symbols the constant is free of")
+    parser.add_argument("--limit", metavar="VAR=POINT", help="check lim_{VAR -> POINT} LHS = RHS instead")
+    parser.add_argument("--direction", default="+-", choices=("+", "-", "+-"), help="side of a limit (default both)")
+    parser.add_argument("--timeout", type=float, default=None, metavar="SECONDS",
+                        help="time budget (default 120 s)")
+    parser.add_argument("--json", metavar="FILE", help="also write the verdict as JSON to FILE")
+
+
+def check_command(args) -> int:
+    """`deriv check LHS RHS`: one claim from text, parsed without eval."""
+    import json
+
+    from rich.panel import Panel
+    from rich.text import Text
+
+    from .checks import check, check_limit
+    from .diagnosis import diagnose, diagnose_limit
+    from .explain import RELATIONS, SYMBOLS, evidence_lines
+    from .parse import ParseError, parse, parse_symbol_spec
+    from .report import STYLES
+    from .verdict import Status
+
+    console, errors = Console(highlight=False), Console(stderr=True, highlight=False)
+    try:
+        symbols = {}
+        for spec in args.symbol:
+            name, flags = parse_symbol_spec(spec)
+            symbols[name] = __import__("sympy").Symbol(name, **flags)
+        lhs, rhs = parse(args.lhs, symbols), parse(args.rhs, symbols)
+        domain = {}
+        for spec in args.domain:
+            name, _, interval = spec.partition("=")
+            low, _, high = interval.partition(":")
+            domain[symbols.get(name.strip()) or parse(name, symbols)] = (float(parse(low, symbols)),
+                                                                         float(parse(high, symbols)))
+        wrt = [parse(w, symbols) for w in args.wrt.split(",") if w.strip()]
+        limit = None
+        if args.limit:
+            var, _, point = args.limit.partition("=")
+            limit = (parse(var, symbols), parse(point, symbols))
+    except (ParseError, ValueError, TypeError) as exc:
+        errors.print(f"deriv check: {exc}")
+        return EXIT_USAGE
+    if args.timeout is not None and not args.timeout > 0:
+        errors.print("deriv check: --timeout must be a positive number of seconds")
+        return EXIT_USAGE
+    if limit:
+        verdict = check_limit(lhs, limit[0], limit[1], rhs, direction=args.direction, domain=domain,
+                              timeout=args.timeout)
+        claim, relation = f"lim {limit[0]}→{limit[1]} {lhs} = {rhs}", "limit"
+        if verdict.status is Status.REFUTED:
+            verdict = verdict.with_evidence(diagnosis=diagnose_limit(
+                lhs, limit[0], limit[1], rhs, verdict, check_value=lambda value, t: check_limit(
+                    lhs, limit[0], limit[1], value, direction=args.direction, domain=domain, timeout=t)))
+    else:
+        verdict = check(lhs, rhs, args.relation, domain=domain, wrt=wrt, timeout=args.timeout)
+        claim, relation = f"{lhs}  {RELATIONS[args.relation]}  {rhs}", args.relation
+        if verdict.status is Status.REFUTED:
+            verdict = verdict.with_evidence(diagnosis=diagnose(lhs, rhs, args.relation, verdict,
+                                                               domain=domain, wrt=wrt))
+    body = [Text(claim), Text.assemble((f"{SYMBOLS[verdict.status]} {verdict.status.value}",
+                                        STYLES[verdict.status]), f"  ({verdict.method}, {verdict.seconds:.2f} s)")]
+    body += [Text(line) for line in evidence_lines(verdict, relation)]
+    if verdict.status in (Status.UNKNOWN, Status.ERROR) and verdict.detail not in evidence_lines(verdict, relation):
+        body.append(Text(verdict.detail))
+    from rich.console import Group
+
+    console.print(Panel(Group(*body), title="deriv check", title_align="left", border_style=STYLES[verdict.status]))
+    if args.json:
+        with open(args.json, "w", encoding="utf-8") as handle:
+            json.dump({"lhs": str(lhs), "rhs": str(rhs), "relation": relation, **verdict.to_dict()},
+                      handle, indent=2, ensure_ascii=False, default=str)
+            handle.write("\n")
+    if verdict.status in (Status.PROVED, Status.NUMERIC):
+        return EXIT_PASS
+    return EXIT_USAGE if verdict.status is Status.ERROR else EXIT_FAIL
 
 
 def run_checks(args, paths: list, errors: Console):
@@ -106,6 +219,11 @@ def run_checks(args, paths: list, errors: Console):
     if args.points < 1:
         errors.print("deriv: --points must be at least 1")
         return None
+    for option in ("timeout", "derivation_timeout", "load_timeout"):
+        value = getattr(args, option)
+        if value is not None and not value > 0:
+            errors.print(f"deriv: --{option.replace('_', '-')} must be a positive number of seconds")
+            return None
     jobs = args.jobs or runner.default_jobs()
     try:
         paths = paths or [runner.bundled_path()]
@@ -134,6 +252,8 @@ def run_checks(args, paths: list, errors: Console):
     with progress:
         return runner.run(paths, jobs=jobs, keyword=args.keyword, use_cache=not args.no_cache,
                           timeout=args.timeout, sampling=Sampling(args.points, args.backend),
+                          derivation_seconds=args.derivation_timeout or runner.DERIVATION_SECONDS,
+                          load_seconds=args.load_timeout or runner.LOAD_SECONDS,
                           on_collected=on_collected, on_step=on_step)
 
 

@@ -29,6 +29,8 @@ ATOL = 1e-12
 PRECISIONS = (50, 80)
 EXTRA_PRECISION = 120  # only for points the first two cannot settle
 REAL_DIFFERENCE = mpmath.mpf(10) ** -30  # relative size a stable difference must exceed
+SCALE_CAP = mpmath.mpf(10) ** 15  # beyond this size, differences are measured against 1e15 ...
+MAX_SHIFT = 2000  # ... with up to this many extra digits, so 1e64 + 1 ≠ 1e64
 MAX_SUSPECTS = 12
 AGREEING_SAMPLE = 6
 MP_ONLY_POINTS = 16
@@ -137,16 +139,32 @@ class HighPrecision:
         """
         named = {str(s): float(v) for s, v in zip(self.args, point)}
         previous, previous_dps = None, None
-        for dps in PRECISIONS + (EXTRA_PRECISION,):
+        shift = None
+        for base in PRECISIONS + (EXTRA_PRECISION,):
+            dps = base + (shift or 0)
             try:
                 L, R = self.values(point, dps)
             except QuadratureUnreliable as exc:
                 return PointCheck(named, "unresolved", difference=str(exc))
             if L is None or R is None:
                 return PointCheck(named, "undefined", _show(L), _show(R))
+            if shift is None:
+                # Huge sides: a difference of 1 between two numbers near 1e64 is a real difference,
+                # invisible at 50 digits. Work with digits to spare beyond the sides' magnitude, and
+                # measure differences against min(size, SCALE_CAP) instead of the size itself.
+                shift = _precision_shift(max(abs(L), abs(R)))
+                if shift is None:
+                    return PointCheck(named, "unresolved", _show(L), _show(R),
+                                      f"the sides are too large (~{mpmath.nstr(max(abs(L), abs(R)), 3)}) "
+                                      f"to resolve a difference with {MAX_SHIFT} extra digits")
+                if shift:
+                    dps = base + shift
+                    L, R = self.values(point, dps)
+                    if L is None or R is None:
+                        return PointCheck(named, "undefined", _show(L), _show(R))
             with mpmath.workdps(dps):
                 d = L - R
-                scale = max(abs(L), abs(R))
+                scale = min(max(abs(L), abs(R)), SCALE_CAP)
                 shows = dict(lhs=_show(L), rhs=_show(R), difference=_show(d))
                 # Rounding noise shrinks with the working precision; a real difference does not.
                 # (Against an exact 0 -- a const step's derivative -- the sides' size says nothing
@@ -175,6 +193,15 @@ class HighPrecision:
             return False
         signed = d if self.relation in ("le", "lt") else -d
         return small or signed <= 0
+
+
+def _precision_shift(size) -> int | None:
+    """Extra digits so that a difference of REAL_DIFFERENCE * SCALE_CAP stays far above the
+    rounding noise of sides of this size (0 for sides up to SCALE_CAP); None if out of reach."""
+    if not size > SCALE_CAP or not mpmath.isfinite(size):
+        return 0
+    shift = int(mpmath.ceil(mpmath.log10(size) - mpmath.log10(SCALE_CAP))) + 10
+    return shift if shift <= MAX_SHIFT else None
 
 
 def _mp_value(fn: Callable, args):

@@ -24,7 +24,11 @@ from .checks import check, check_experiment, check_limit
 from .diagnosis import diagnose, diagnose_limit
 from .model import Derivation, Step
 from .numeric import Sampling
+from .budget import BudgetExceeded, alarm
 from .verdict import Status, Verdict
+
+LOAD_SECONDS = 60.0  # a derivation module must load within this (it only builds expressions)
+DERIVATION_SECONDS = 1800.0  # all the steps of one derivation; the rest become `unknown`
 
 
 @dataclass(frozen=True)
@@ -110,8 +114,15 @@ def module_files(paths: Sequence[str | Path]) -> list[Path]:
     return files
 
 
-def load_module(path: Path) -> list[Derivation]:
-    """Execute one derivation module and return the derivations it made, in order."""
+class ModuleTimeout(Exception):
+    """A derivation module that did not finish loading within its time limit."""
+
+
+def load_module(path: Path, load_seconds: float = LOAD_SECONDS) -> list[Derivation]:
+    """Execute one derivation module and return the derivations it made, in order.
+
+    Loading runs under a wall-clock limit (SIGALRM, in the main thread): a module that loops
+    is reported with the line it was stuck at, and the other modules are still checked."""
     before = len(model._created)
     name = f"deriv_module_{abs(hash(str(path.resolve())))}_{path.stem}"
     spec = importlib.util.spec_from_file_location(name, path)
@@ -120,7 +131,11 @@ def load_module(path: Path) -> list[Derivation]:
     module = importlib.util.module_from_spec(spec)
     sys.modules[name] = module
     try:
-        spec.loader.exec_module(module)
+        with alarm(load_seconds):
+            spec.loader.exec_module(module)
+    except BudgetExceeded as exc:
+        raise ModuleTimeout(f"the module did not finish loading within {load_seconds:g} s "
+                            "(an endless loop, or a computation to move into a step?)") from exc
     finally:
         sys.modules.pop(name, None)
     made = [d for d in model._created[before:] if d.module == name]
@@ -131,16 +146,20 @@ def load_module(path: Path) -> list[Derivation]:
 
 
 def describe_load_error(path: Path, exc: BaseException) -> str:
-    frames = [f for f in traceback.extract_tb(exc.__traceback__) if f.filename == str(path)]
+    """`file:line: Error: message`, the line being the module's own (for a module stopped by its
+    time limit, the line it was running)."""
+    tracebacks = [exc.__traceback__] + ([exc.__cause__.__traceback__] if exc.__cause__ else [])
+    frames = [f for tb in tracebacks for f in traceback.extract_tb(tb) if f.filename == str(path)]
     where = f"{path}:{frames[-1].lineno}" if frames else str(path)
     return f"{where}: {type(exc).__name__}: {exc}"
 
 
-def collect(paths: Sequence[str | Path]) -> tuple[list[tuple[Path, Derivation]], list[LoadFailure]]:
+def collect(paths: Sequence[str | Path], load_seconds: float = LOAD_SECONDS,
+            ) -> tuple[list[tuple[Path, Derivation]], list[LoadFailure]]:
     found, failures = [], []
     for path in module_files(paths):
         try:
-            found += [(path, d) for d in load_module(path)]
+            found += [(path, d) for d in load_module(path, load_seconds)]
         except BaseException as exc:  # noqa: BLE001 - SystemExit/KeyboardInterrupt in a module too
             if isinstance(exc, KeyboardInterrupt):
                 raise
@@ -234,13 +253,25 @@ def _step_result(step: Step, verdict: Verdict, cached: bool) -> StepResult:
 step_result = _step_result  # public name: the pytest plugin builds its StepResults with it
 
 
+def over_time(step: Step, limit: float) -> StepResult:
+    """A step not checked because its derivation used up its wall-clock limit."""
+    return _step_result(step, Verdict(Status.UNKNOWN, "derivation-limit",
+                                      f"not checked: the derivation's steps used up its limit of {limit:g} s "
+                                      "(--derivation-timeout)"), False)
+
+
 def check_derivation(path: Path, derivation: Derivation, cache: VerdictCache | None,
                      timeout: float | None = None,
                      on_step: Callable[[str, StepResult], None] | None = None,
-                     sampling: Sampling | None = None) -> DerivationResult:
+                     sampling: Sampling | None = None,
+                     derivation_seconds: float = DERIVATION_SECONDS) -> DerivationResult:
     results = []
+    started = time.monotonic()
     for step in derivation.steps:
-        result = _step_result(step, *check_step(step, derivation, cache, timeout, sampling))
+        if time.monotonic() - started > derivation_seconds:
+            result = over_time(step, derivation_seconds)
+        else:
+            result = _step_result(step, *check_step(step, derivation, cache, timeout, sampling))
         results.append(result)
         if on_step:
             on_step(derivation.id, result)
@@ -262,7 +293,8 @@ def _check_in_worker(path: str, position: int, index: int, cache_on: bool,
 
 def run(paths: Sequence[str | Path], *, jobs: int = 1, keyword: str | None = None,
         use_cache: bool = True, cache_directory: Path | None = None, timeout: float | None = None,
-        sampling: Sampling | None = None,
+        sampling: Sampling | None = None, derivation_seconds: float = DERIVATION_SECONDS,
+        load_seconds: float = LOAD_SECONDS,
         on_step: Callable[[str, StepResult], None] | None = None,
         on_derivation: Callable[[DerivationResult], None] | None = None,
         on_collected: Callable[[list[tuple[Path, Derivation]]], None] | None = None) -> RunResult:
@@ -270,7 +302,7 @@ def run(paths: Sequence[str | Path], *, jobs: int = 1, keyword: str | None = Non
     so with jobs > 1 they are spread over worker processes one step at a time (results are
     assembled in document order, identical to a serial run)."""
     start = time.monotonic()
-    found, failures = collect(paths)
+    found, failures = collect(paths, load_seconds)
     if keyword:
         needle = keyword.lower()
         found = [(p, d) for p, d in found if needle in d.id.lower() or needle in d.title.lower()]
@@ -283,7 +315,7 @@ def run(paths: Sequence[str | Path], *, jobs: int = 1, keyword: str | None = Non
     results: list[DerivationResult] = []
     if jobs <= 1 or sum(len(d.steps) for _, d in found) <= 1:
         for path, derivation in found:
-            result = check_derivation(path, derivation, cache, timeout, on_step, sampling)
+            result = check_derivation(path, derivation, cache, timeout, on_step, sampling, derivation_seconds)
             results.append(result)
             if on_derivation:
                 on_derivation(result)
@@ -300,9 +332,23 @@ def run(paths: Sequence[str | Path], *, jobs: int = 1, keyword: str | None = Non
                    for (path, d), step_hits in zip(found, hits)]
         for (path, derivation), step_futures in zip(found, futures):
             steps = []
-            for step, future in zip(derivation.steps, step_futures):
+            spent = 0.0  # seconds of checking this derivation's steps took, in whichever worker
+            for position, (step, future) in enumerate(zip(derivation.steps, step_futures)):
+                if not isinstance(future, StepResult) and future.cancelled():
+                    result = over_time(step, derivation_seconds)
+                    steps.append(result)
+                    if on_step:
+                        on_step(derivation.id, result)
+                    continue
                 try:
                     result = future if isinstance(future, StepResult) else future.result()
+                    spent += 0.0 if result.cached else result.verdict.seconds
+                    if spent > derivation_seconds:
+                        # the limit is used up: steps not yet started are not started (those
+                        # already running finish within their own step budgets)
+                        for later in step_futures[position + 1:]:
+                            if not isinstance(later, StepResult):
+                                later.cancel()
                 except Exception as exc:  # noqa: BLE001 - a dead worker fails its step, not the run
                     verdict = Verdict(Status.ERROR, "worker", f"worker process failed: "
                                       f"{type(exc).__name__}: {exc}")
