@@ -122,17 +122,22 @@ def _domain_for(exprs: Iterable[sp.Expr], given: Mapping | None) -> Domain:
 
 def _check_relation(lhs, rhs, relation, domain_map, wrt, limits: Budgets, hint,
                     sampling: Sampling) -> Verdict:
+    deadline = time.monotonic() + limits.step  # certification must not outlive the step's budget
     lhs, rhs = sp.sympify(lhs), sp.sympify(rhs)
+    for side, expr in (("left", lhs), ("right", rhs)):
+        if expr.has(sp.zoo, sp.nan):
+            return Verdict(Status.ERROR, "input", f"the {side}-hand side {_short(expr)} is undefined: sympy "
+                           f"reduced part of it to {'zoo (a division by zero)' if expr.has(sp.zoo) else 'nan'}")
     dense = dict(points=sampling.points, backend=sampling.backend)
     if relation == "const":
-        return _check_const(lhs, rhs, domain_map, wrt, limits, hint, dense)
+        return _check_const(lhs, rhs, domain_map, wrt, limits, hint, dense, deadline)
     domain = _domain_for((lhs, rhs), domain_map)
     seed = stable_seed(sp.srepr(lhs), sp.srepr(rhs), relation)
     attempt = Attempt()
     if hint == NUMERIC_ONLY:
         numeric = screen(lhs, rhs, relation, domain, seed, **dense)
         if numeric.outcome == "refuted":
-            return _refuted(numeric, domain)
+            return _refuted(numeric, domain, sides=(lhs, rhs, relation, deadline))
         return _conclude(None, attempt, numeric, domain, relation)
     if relation == "eq" and hint not in HEAVY_HINTS:
         if lhs == rhs:
@@ -144,17 +149,18 @@ def _check_relation(lhs, rhs, relation, domain_map, wrt, limits: Budgets, hint,
             numeric = screen(lhs, rhs, relation, domain, seed, agreeing_sample=1, max_suspects=2,
                              hp_seconds=5.0, **dense)
             if numeric.outcome == "refuted":
-                return _refuted(numeric, domain, f"sympy's {cheap.method} claimed equality, but ")
+                return _refuted(numeric, domain, f"sympy's {cheap.method} claimed equality, but ",
+                                sides=(lhs, rhs, relation, deadline))
             return _conclude(cheap.method, attempt, numeric, domain)
     numeric = screen(lhs, rhs, relation, domain, seed, **dense)
     if numeric.outcome == "refuted":
-        return _refuted(numeric, domain)
+        return _refuted(numeric, domain, sides=(lhs, rhs, relation, deadline))
     if relation in ("lt", "gt"):
         equal = prove_zero_cheap(lhs - rhs, limits.cheap, attempt)
         if not equal and numeric.outcome == "unresolved":  # ties seen: worth the heavy attempt
             equal = prove_zero_heavy(lhs - rhs, limits.heavy, attempt)
         if equal:  # a proved identity refutes a strict inequality at every point of the domain
-            return _strictness_refuted(lhs, rhs, relation, domain, seed, equal.method)
+            return _strictness_refuted(lhs, rhs, relation, domain, seed, equal.method, deadline)
     if relation == "eq":
         proof = _prove_equal(lhs, rhs, limits, hint, attempt)
     else:
@@ -162,7 +168,8 @@ def _check_relation(lhs, rhs, relation, domain_map, wrt, limits: Budgets, hint,
     return _conclude(proof, attempt, numeric, domain, relation)
 
 
-def _strictness_refuted(lhs, rhs, relation, domain: Domain, seed: int, method: str) -> Verdict:
+def _strictness_refuted(lhs, rhs, relation, domain: Domain, seed: int, method: str,
+                        deadline: float) -> Verdict:
     from .numeric import HighPrecision
 
     args = domain.symbols
@@ -171,12 +178,18 @@ def _strictness_refuted(lhs, rhs, relation, domain: Domain, seed: int, method: s
     hp = HighPrecision(Lowered.of(lhs, args), Lowered.of(rhs, args), "eq")
     check_point = hp.decide(values)
     symbol = "<" if relation == "lt" else ">"
+    # the sides are equal: only an exact enclosure [0, 0] could show it, so few precisions are tried
+    certificate = _certificate(lhs, rhs, relation, check_point.point, deadline, precisions=(64, 128, 256))
+    if not certificate["certified"]:
+        certificate["reason"] += (f"; the refutation rests on the symbolic proof that lhs − rhs ≡ 0 "
+                                  f"({method})")
     return Verdict(Status.REFUTED, f"identity ({method})",
                    f"lhs − rhs ≡ 0 by {method}, so lhs {symbol} rhs fails at every point, e.g. "
                    f"{check_point.point}: lhs = {check_point.lhs}, rhs = {check_point.rhs}",
                    counterexample=dict(check_point.point),
                    evidence={"lhs_value": check_point.lhs, "rhs_value": check_point.rhs,
-                             "difference": check_point.difference, "domain": domain.describe()})
+                             "difference": check_point.difference, "domain": domain.describe(),
+                             "certificate": certificate})
 
 
 def _prove_equal(lhs, rhs, limits: Budgets, hint, attempt: Attempt) -> str | None:
@@ -245,16 +258,39 @@ def _sampled_text(numeric: ScreenResult) -> str:
     return ", ".join(parts)
 
 
-def _refuted(numeric: ScreenResult, domain: Domain, prefix: str = "") -> Verdict:
+CERTIFY_MARGIN = 1.0  # seconds of the step's budget left untouched by certification
+
+
+def _certificate(lhs, rhs, relation: str, point, deadline: float, second=None, **options) -> dict:
+    """Interval-arithmetic certificate of a refutation (certify.py), within the step's budget.
+
+    A certificate is additional evidence: when none can be made the verdict stays refuted (the
+    50/80-digit confirmation is the rule) and the certificate says why.
+    """
+    from .certify import CERTIFY_SECONDS, certify
+
+    seconds = min(CERTIFY_SECONDS, deadline - time.monotonic() - CERTIFY_MARGIN)
+    try:
+        return certify(lhs, rhs, relation, point, second=second, seconds=seconds, **options)
+    except Exception as exc:  # noqa: BLE001 - a failed certification never costs the refutation
+        return {"certified": False, "reason": f"certification failed: {type(exc).__name__}: {exc}"}
+
+
+def _refuted(numeric: ScreenResult, domain: Domain, prefix: str = "", *, sides: tuple) -> Verdict:
+    """A confirmed counterexample; `sides` = (lhs, rhs, relation, deadline) for its certificate."""
     ce = numeric.counterexample
+    lhs, rhs, relation, deadline = sides
     where = ", ".join(f"{k}={v!r}" for k, v in ce.point.items()) or "(no free symbols)"
     detail = (f"{prefix}fails at {where}: lhs = {ce.lhs}, rhs = {ce.rhs} "
               f"(difference {ce.difference}, stable at {PRECISIONS[0]} and {PRECISIONS[1]} digits)")
+    certificate = _certificate(lhs, rhs, relation, ce.point, deadline)
     return Verdict(Status.REFUTED, f"numeric-{PRECISIONS[1]}dps", detail,
-                   counterexample=dict(ce.point), evidence=numeric.evidence() | {"domain": domain.describe()})
+                   counterexample=dict(ce.point), evidence=numeric.evidence() | {
+                       "domain": domain.describe(), "certificate": certificate})
 
 
-def _check_const(lhs, rhs, domain_map, wrt, limits: Budgets, hint, dense: dict) -> Verdict:
+def _check_const(lhs, rhs, domain_map, wrt, limits: Budgets, hint, dense: dict,
+                 deadline: float) -> Verdict:
     """lhs - rhs does not depend on `wrt`.
 
     Proof: a cheap rewrite of lhs - rhs that no longer contains any parameter, or every partial
@@ -288,7 +324,7 @@ def _check_const(lhs, rhs, domain_map, wrt, limits: Budgets, hint, dense: dict) 
     seed = stable_seed(sp.srepr(lhs), sp.srepr(rhs), "const")
     numeric = screen(difference, moved, "eq", pair_domain, seed, **dense)
     if numeric.outcome == "refuted":
-        return _const_refuted(numeric, pair_domain, twins)
+        return _const_refuted(numeric, pair_domain, twins, (lhs, rhs, deadline))
     results = [numeric]
     if symbolic and len(wrt) <= 12:
         proofs = []
@@ -321,8 +357,11 @@ def _short(expr, width: int = 80) -> str:
     return text if len(text) <= width else text[: width - 1] + "…"
 
 
-def _const_refuted(numeric: ScreenResult, domain: Domain, twins: dict) -> Verdict:
-    """lhs − rhs takes two different values when only the parameters change."""
+def _const_refuted(numeric: ScreenResult, domain: Domain, twins: dict, sides: tuple) -> Verdict:
+    """lhs − rhs takes two different values when only the parameters change.
+
+    `sides` = (lhs, rhs, deadline): the certificate encloses (lhs − rhs)(first) − (lhs − rhs)(second).
+    """
     ce = numeric.counterexample
     point = dict(ce.point)
     first = {k: v for k, v in point.items() if not k.endswith("__twin")}
@@ -333,6 +372,8 @@ def _const_refuted(numeric: ScreenResult, domain: Domain, twins: dict) -> Verdic
               f"({changed}); stable at {PRECISIONS[0]} and {PRECISIONS[1]} digits")
     evidence = numeric.evidence() | {"domain": domain.describe(), "second_point": second,
                                      "difference_at_first": ce.lhs, "difference_at_second": ce.rhs}
+    lhs, rhs, deadline = sides
+    evidence["certificate"] = _certificate(lhs, rhs, "const", first, deadline, second=second)
     # lhs_value/rhs_value: the two values of lhs − rhs (the schema every refutation shares)
     return Verdict(Status.REFUTED, f"numeric-{PRECISIONS[1]}dps", detail, counterexample=first,
                    evidence=evidence)
@@ -381,6 +422,9 @@ def _check_limit(expr, var, point, value, direction, domain_map, limits: Budgets
             return Verdict(Status.PROVED, "limit-series" if series else "limit", detail, evidence=evidence)
         if same is False and claimed_ok is False and _approaches(approach, symbolic):
             point_seen = approach["closest"]
+            from .certify import LIMIT_REASON
+
+            evidence["certificate"] = {"certified": False, "reason": LIMIT_REASON}
             return Verdict(Status.REFUTED, f"limit+numeric-{LIMIT_DPS}dps",
                            f"the limit is {symbolic}, not {value}: {approach['summary']}",
                            counterexample=point_seen, evidence=evidence)

@@ -87,6 +87,10 @@ def evidence_lines(verdict: Verdict, relation: str = "eq") -> list[str]:
                          f"at {_point(ev['second_point'])}: not constant in the parameters")
         if "sympy_limit" in ev:
             lines.append(f"  the limit is {ev['sympy_limit']}")
+        cert = ev.get("certificate")
+        if cert:
+            lines.append(f"certified: {cert['statement']} (interval arithmetic, {cert['bits']} bits)"
+                         if cert.get("certified") else f"not certified: {cert.get('reason', 'no reason given')}")
         lines += diagnosis_lines(ev.get("diagnosis"))
     else:
         lines.append(verdict.detail)

@@ -130,7 +130,7 @@ def check_prob_step(lhs, rhs, relation: str, *, wrt=None, certificate=None, time
                 verdict = Verdict(Status.ERROR, "instantiate", f"at {instance.label()}: {type(exc).__name__}: {exc}")
             results.append(SizeResult(instance.label(), proving, verdict, instance))
             if verdict.status is Status.REFUTED:
-                return _refuted(results[-1], time.monotonic() - start)
+                return _refuted(results[-1], relation, time.monotonic() - start)
     return _aggregate(results, lemma, time.monotonic() - start)
 
 
@@ -228,13 +228,31 @@ def _normalised(total: sp.Expr, seconds: float = 5.0) -> bool:
     return outcome.ok and outcome.value is not None
 
 
-def _refuted(result: SizeResult, seconds: float) -> Verdict:
+def _refuted(result: SizeResult, relation: str, seconds: float) -> Verdict:
     v = result.verdict
     evidence = dict(v.evidence) | {"sizes": result.label}
     if v.counterexample and result.instance is not None:
         evidence["tables"] = prob.describe_tables(result.instance, dict(v.counterexample))
+    if "certificate" not in evidence:
+        evidence["certificate"] = _certificate(result, relation)
     return Verdict(Status.REFUTED, v.method, f"at {result.label}: {v.detail}",
                    counterexample=v.counterexample, seconds=seconds, evidence=evidence)
+
+
+def _certificate(result: SizeResult, relation: str) -> dict:
+    """An interval-arithmetic certificate on the instance's sides at the counterexample (a point
+    in the logits of that instance), when the instance's verdict did not already carry one."""
+    from .certify import certify
+
+    v, instance = result.verdict, result.instance
+    if not v.counterexample or instance is None:
+        return {"certified": False, "reason": "no counterexample point to certify"}
+    second = v.evidence.get("second_point") if relation == "const" else None
+    try:
+        return certify(instance.lhs, instance.rhs, relation, dict(v.counterexample),
+                       second=None if second is None else dict(second))
+    except Exception as exc:  # noqa: BLE001 - a failed certification never costs the refutation
+        return {"certified": False, "reason": f"certification failed: {type(exc).__name__}: {exc}"}
 
 
 def _aggregate(results: Sequence[SizeResult], lemma, seconds: float) -> Verdict:

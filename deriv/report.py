@@ -29,7 +29,7 @@ def step_json(s: StepResult) -> dict[str, Any]:
             "expected": s.expected, "met": s.met, "method": v.method, "seconds": round(v.seconds, 4),
             "detail": v.detail, "counterexample": None if v.counterexample is None else dict(v.counterexample),
             "correction_of": s.correction_of, "note": s.note or None, "lhs": s.lhs, "rhs": s.rhs,
-            "cached": s.cached, "diagnosis": evidence.get("diagnosis"), "evidence": evidence}
+            "cached": s.cached, "diagnosis": evidence.get("diagnosis"), "certificate": evidence.get("certificate"), "evidence": evidence}
 
 
 def run_json(result: RunResult) -> dict[str, Any]:
