@@ -284,9 +284,34 @@ def _refuted(numeric: ScreenResult, domain: Domain, prefix: str = "", *, sides: 
     detail = (f"{prefix}fails at {where}: lhs = {ce.lhs}, rhs = {ce.rhs} "
               f"(difference {ce.difference}, stable at {PRECISIONS[0]} and {PRECISIONS[1]} digits)")
     certificate = _certificate(lhs, rhs, relation, ce.point, deadline)
+    evidence = numeric.evidence() | {"domain": domain.describe(), "certificate": certificate}
+    if _contradicted(certificate, ce.difference):
+        return _not_a_counterexample(ce.point, ce.difference, certificate, evidence)
     return Verdict(Status.REFUTED, f"numeric-{PRECISIONS[1]}dps", detail,
-                   counterexample=dict(ce.point), evidence=numeric.evidence() | {
-                       "domain": domain.describe(), "certificate": certificate})
+                   counterexample=dict(ce.point), evidence=evidence)
+
+
+def _contradicted(certificate: dict, claimed: str) -> bool:
+    """Does a rigorous enclosure of the difference exclude the difference the high-precision
+    evaluation found? Then that evaluation lost its digits to cancellation, whatever its
+    stability across precisions suggested, and the point is no counterexample."""
+    enclosure = certificate.get("difference")
+    if certificate.get("certified") or not enclosure:
+        return False
+    try:
+        low, high = (mpmath.mpf(part) for part in enclosure.strip("[]").split(","))
+        value = mpmath.mpf(claimed)
+    except (ValueError, TypeError):
+        return False  # complex values, or nothing to compare
+    slack = mpmath.mpf(10) ** -15 * max(abs(low), abs(high), abs(value))
+    return not (low - slack <= value <= high + slack)
+
+
+def _not_a_counterexample(point, claimed: str, certificate: dict, evidence: dict) -> Verdict:
+    return Verdict(Status.UNKNOWN, "numeric",
+                   f"a point looked like a counterexample at {dict(point)} (difference {claimed} at 50-320 "
+                   f"digits), but interval arithmetic encloses the difference in {certificate['difference']}: "
+                   "the evaluation lost its digits to cancellation; no decision", evidence=evidence)
 
 
 def _check_const(lhs, rhs, domain_map, wrt, limits: Budgets, hint, dense: dict,
@@ -374,6 +399,13 @@ def _const_refuted(numeric: ScreenResult, domain: Domain, twins: dict, sides: tu
                                      "difference_at_first": ce.lhs, "difference_at_second": ce.rhs}
     lhs, rhs, deadline = sides
     evidence["certificate"] = _certificate(lhs, rhs, "const", first, deadline, second=second)
+    with mpmath.workdps(PRECISIONS[1]):
+        try:
+            claimed = mpmath.nstr(mpmath.mpf(ce.lhs) - mpmath.mpf(ce.rhs), 25)
+        except (ValueError, TypeError):
+            claimed = ""
+    if claimed and _contradicted(evidence["certificate"], claimed):
+        return _not_a_counterexample(first, claimed, evidence["certificate"], evidence)
     # lhs_value/rhs_value: the two values of lhs − rhs (the schema every refutation shares)
     return Verdict(Status.REFUTED, f"numeric-{PRECISIONS[1]}dps", detail, counterexample=first,
                    evidence=evidence)
@@ -510,7 +542,14 @@ def _approaches(approach: dict, target) -> bool | None:
         return None
     try:
         with mpmath.workdps(LIMIT_DPS):
-            goal = mpmath.mpmathify(complex(sp.N(target, LIMIT_DPS))) if target.is_finite else None
+            # the target at full precision (a float64 pi is 1.2e-16 off, farther than the
+            # approaching values get): real and imaginary parts evaluated separately
+            if target.is_finite:
+                exact = sp.N(target, LIMIT_DPS)
+                goal = mpmath.mpc(mpmath.mpf(str(sp.re(exact))), mpmath.mpf(str(sp.im(exact))))
+                goal = goal.real if goal.imag == 0 else goal
+            else:
+                goal = None
     except (TypeError, ValueError, AttributeError):
         return None
     verdicts = []

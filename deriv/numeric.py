@@ -31,6 +31,7 @@ EXTRA_PRECISION = 120  # only for points the first two cannot settle
 REAL_DIFFERENCE = mpmath.mpf(10) ** -30  # relative size a stable difference must exceed
 SCALE_CAP = mpmath.mpf(10) ** 15  # beyond this size, differences are measured against 1e15 ...
 MAX_SHIFT = 2000  # ... with up to this many extra digits, so 1e64 + 1 ≠ 1e64
+CONFIRM_FACTOR = 4  # a difference stable at 50 and 80 digits must also be there at 320 (or 640)
 MAX_SUSPECTS = 12
 AGREEING_SAMPLE = 6
 MP_ONLY_POINTS = 16
@@ -181,9 +182,37 @@ class HighPrecision:
                 if self.relation != "eq" and (_is_complex(L) or _is_complex(R)):
                     return PointCheck(named, "unresolved", **shows)
                 if previous is not None and abs(d - previous) <= mpmath.mpf(10) ** -10 * abs(d):
-                    return PointCheck(named, "fails", **shows)
+                    return self._confirm(point, named, d, dps, shows)
                 previous, previous_dps = d, dps
         return PointCheck(named, "unresolved", **shows)
+
+    def _confirm(self, point, named, d, dps: int, shows: dict) -> PointCheck:
+        """A difference stable at two precisions is real -- unless both lost every digit to the
+        same cancellation (at x ~ 1e70, (1+x)^2 - x^2 - 2x is 0.0 at 50 and at 80 digits). So it
+        must also survive CONFIRM_FACTOR times the digits; if it changes there, it is decided at
+        the next doubling, or left unresolved."""
+        previous = d
+        for factor in (CONFIRM_FACTOR, 2 * CONFIRM_FACTOR):
+            higher = dps * factor
+            try:
+                L, R = self.values(point, higher)
+            except QuadratureUnreliable as exc:
+                return PointCheck(named, "unresolved", difference=str(exc))
+            if L is None or R is None:
+                return PointCheck(named, "unresolved", _show(L), _show(R),
+                                  f"undefined at {higher} digits after a difference at {dps}")
+            with mpmath.workdps(higher):
+                now = L - R
+                if abs(now - previous) <= mpmath.mpf(10) ** -10 * abs(now):
+                    return PointCheck(named, "fails", **shows)
+                scale = min(max(abs(L), abs(R)), SCALE_CAP)
+                if now == 0 or abs(now) <= REAL_DIFFERENCE * scale:
+                    # the "difference" was cancellation noise: the sides agree here
+                    return PointCheck(named, "tie" if self.relation in ("lt", "gt") else
+                                      ("holds" if self._holds(L, R, now, scale) else "unresolved"),
+                                      _show(L), _show(R), _show(now))
+                previous = now
+        return PointCheck(named, "unresolved", _show(L), _show(R), _show(now))
 
     def _holds(self, L, R, d, scale) -> bool:
         small = d == 0 or abs(d) <= REAL_DIFFERENCE * scale
@@ -293,7 +322,11 @@ def screen(lhs: sp.Expr, rhs: sp.Expr, relation: str, domain: Domain, seed: int,
     if relation != "eq" and (search is None or search):
         suspects = _search_violations(fl, fr, relation, domain, samples, bad, seed) + suspects
     calm = np.flatnonzero(agreeing)
-    sample = list(rng.permutation(calm)[:agreeing_sample])
+    # the agreeing points where float64 saw the largest (tolerated) difference first: a real
+    # difference of 1e-10 relative that lives in a small region hides there, not at random points
+    closest_calls = [i for i in calm[np.argsort(-bad[calm])][:2] if bad[i] > 0]
+    others = [i for i in rng.permutation(calm) if i not in closest_calls]
+    sample = closest_calls + others[: max(0, agreeing_sample - len(closest_calls))]
     if not calm.size and not suspects:
         undefined = ScreenResult("undefined", float_points=points, undefined_points=points)
         return _mp_only(hp, domain, seed, undefined)
