@@ -3,8 +3,9 @@
 Soundness rules (DESIGN §3, §4):
 - float64 never decides anything on its own. A float mismatch only nominates a point; it is a
   counterexample only if the difference is *stable* when recomputed at 50 and at 80 digits
-  (rounding noise changes with the precision, a real difference does not) and is larger than
-  1e-30 of the sides' magnitude.
+  (rounding noise changes with the precision, a real difference does not), is still there at
+  320 (or 640) digits (two precisions can lose the same digits to one cancellation), and is
+  larger than 1e-30 of the sides' magnitude (1e-15 absolute for sides beyond 1e15).
 - agreement is also re-checked: a sample of agreeing points is recomputed at 50/80 digits, so
   functions that differ by 1e-10 relative are told apart.
 """
