@@ -19,9 +19,11 @@ sum in the rhs; the whole rhs when it is a single term), add 1 and add a small c
 of the rhs's typical size: it tests the high-precision re-check), swap the arguments of a KL
 divergence or a cross-entropy, log a + log b → log(a + b) and log(a·b) → log(a + b), and for a
 limit the value + 1 and + 1e-3. For an inequality `lhs ≤ rhs` a mutant must claim *more* to be
-meaningful (a weaker claim is implied by the step): the reversed relation, the rhs lowered by 1
-and by the small constant, and those term edits that lower the rhs at every probe point (for ≥
-the mirror image). A const step ("= c + …") gets no added constant: that is the step itself.
+meaningful (a weaker claim is implied by the step, and a stronger one may still be true): the
+reversed relation and the rhs lowered by 1 and by the small constant (for ≥ raised), which claim
+more by design, and of the other edits those that are false at one of 16 probe points evaluated
+at 30 digits (the others are listed as left out, with why). A const step ("= c + …") gets no
+added constant: that is the step itself.
 
 Mutants are checked without the diagnosis a refuted step gets (it explains a refutation and
 never changes one), and their verdicts are cached apart (`<cache>/mutants`), so a mutant never
@@ -57,7 +59,7 @@ Operators: flip the sign of a term, double or halve it, drop it; add 1 and a sma
 (1e-6 of the rhs's typical size); swap the arguments of a KL divergence or cross-entropy;
 log a + log b -> log(a + b) and log(a*b) -> log(a + b); a limit's value + 1 and + 1e-3; for an
 inequality, only stronger claims: the reversed relation, the bound tightened by 1 and by the
-small constant, and term edits that tighten it at every probe point.
+small constant, and the other edits only where they are false at a probe point.
 
 Each mutant is killed (refuted), equivalent (proved to hold anyway, with the proof), invalid
 (cannot be built or evaluated) or survived (accepted or undecided without an equivalence
@@ -93,7 +95,8 @@ REVERSED = {"le": "ge", "ge": "le", "lt": "gt", "gt": "lt"}
 SMALL_RELATIVE = 6      # the small constant: 10^-6 of the rhs's typical size (a power of ten)
 LIMIT_SMALL = sp.Rational(1, 1000)
 MAX_TERMS = 12          # a sum of more terms is not a place an author drops one
-PROBE_SECONDS = 60.0    # the probe of a step (typical size, inequality filter), killed after this
+PROBE_SECONDS = 180.0   # the probe of a step (typical size, inequality filter), killed after this
+PROBE_POINTS = 16
 
 
 # -- building mutants ----------------------------------------------------------------------------
@@ -259,7 +262,7 @@ def constant_mutants(step: Step, scale: float | None) -> list[Mutant]:
 
 
 def structural_mutants(step: Step) -> list[Mutant]:
-    """Every mutant that needs no evaluation (all but the constants and the inequality filter)."""
+    """Every mutant that needs no evaluation (all but the constants), in a fixed order."""
     if step.kind == "limit":
         return [Mutant("limit-plus-one", f"limit value {step.rhs} + 1", step.rhs + 1, "limit"),
                 Mutant("limit-plus-small", f"limit value {step.rhs} + 1/1000", step.rhs + LIMIT_SMALL, "limit")]
@@ -274,89 +277,118 @@ def structural_mutants(step: Step) -> list[Mutant]:
     return out
 
 
+DESIGNED = ("reverse", "tighten-one", "tighten-small")  # an inequality's mutants that claim more by design
+
+
+def candidates(step: Step, scale: float | None) -> list[Mutant]:
+    """Every mutant of a step, duplicates removed, in a fixed order that depends only on the step
+    and the typical size `scale` (so a worker rebuilds exactly the list the planner numbered).
+    An inequality's designed mutants come first: an edit that duplicates one is the designed one."""
+    structural = structural_mutants(step)
+    constants = constant_mutants(step, scale) if step.kind == "relation" else []
+    if step.relation in INEQUALITIES:
+        ordered = structural[:1] + constants + structural[1:]
+    else:
+        ordered = structural + constants
+    out, seen = [], set()
+    for m in ordered:
+        key = (m.relation, sp.srepr(m.rhs))
+        if key not in seen:
+            seen.add(key)
+            out.append(m)
+    return out
+
+
 @dataclass
 class Plan:
-    """The mutants of one step, and the edits left out (with why)."""
+    """The mutants of one step (with their positions in `candidates(step, scale)`), and the edits
+    left out, with why."""
 
     mutants: list[Mutant]
+    positions: list[int] = field(default_factory=list)
     left_out: list[dict] = field(default_factory=list)
     scale: float | None = None
     note: str = ""
 
 
-def _probe_values(step: Step, domain: dict, candidates: list) -> dict:
-    """In a budgeted child: the rhs's values at the diagnosis probe points and each candidate's
-    (floats; None where undefined)."""
-    from .diagnosis import Probe
+class _UniformProbe:
+    """diagnosis.Probe at uniform points strictly inside every interval (its own points favour
+    the counterexample and typical points; with many logits few are left)."""
 
-    relation = step.relation if step.relation in ("eq", "const", *INEQUALITIES) else "eq"
-    probe = Probe(step.lhs, step.rhs, relation, domain=domain, wrt=step.wrt)
+    @staticmethod
+    def make(step: Step, domain: dict):
+        import numpy as np
 
-    def floats(values):
-        return None if values is None else [None if v is None else float(v) for v in values]
+        from .diagnosis import Probe
+        from .domain import stable_seed
 
-    out = {"rhs": floats(probe.rhs_values), "candidates": []}
-    for rhs in candidates:
+        class UniformProbe(Probe):
+            def _points(self, counterexample, moving):
+                rng = np.random.default_rng(stable_seed("mutate", *map(str, self.symbols)))
+                return [[float(rng.uniform(lo + 1e-3 * (hi - lo), hi - 1e-3 * (hi - lo)))
+                         for _, lo, hi in self.domain.intervals] for _ in range(PROBE_POINTS)]
+
+        return UniformProbe(step.lhs, step.rhs, step.relation, domain=domain, wrt=step.wrt)
+
+
+def _probe(step: Step, domain: dict, edits: list) -> dict:
+    """In a budgeted child: the rhs's values at the probe points (floats; None where undefined),
+    and for an inequality whether each edit's claim fails at some probe point (None: undefined
+    at every point)."""
+    import mpmath
+
+    probe = _UniformProbe.make(step, domain)
+    out = {"rhs": [None if v is None else float(v) for v in probe.rhs_values or []], "fails": []}
+    sign = 1 if step.relation in ("le", "lt") else -1
+    for edit in edits:
         try:
-            out["candidates"].append(floats(probe.values(rhs)))
-        except Exception:  # noqa: BLE001 - a candidate that cannot be evaluated: the checker says why
-            out["candidates"].append(None)
+            values = probe.values(edit)
+        except Exception:  # noqa: BLE001 - an edit that cannot be evaluated: the checker says why
+            values = None
+        pairs = [(L, R) for L, R in zip(probe.lhs_values, values or []) if L is not None and R is not None]
+        if not pairs:
+            out["fails"].append(None)
+            continue
+        with mpmath.workdps(30):
+            out["fails"].append(any(sign * (L - R) > mpmath.mpf(10) ** -15 * max(1, abs(L), abs(R))
+                                    for L, R in pairs))
     return out
 
 
-def _stronger(original: list | None, values: list | None, relation: str) -> bool | None:
-    """Does the candidate bound claim more than the step at every probe point where both are
-    defined (lower for ≤, higher for ≥)? None when there are too few such points to tell."""
-    if original is None or values is None:
-        return None
-    pairs = [(a, b) for a, b in zip(original, values) if a is not None and b is not None]
-    if len(pairs) < 2:
-        return None
-    sign = 1 if relation in ("le", "lt") else -1
-    tolerance = [1e-12 * max(1.0, abs(a)) for a, _ in pairs]
-    if any(sign * (b - a) > t for (a, b), t in zip(pairs, tolerance)):
-        return False  # weaker somewhere: implied there by the step, not a falsifying edit
-    return any(sign * (a - b) > t for (a, b), t in zip(pairs, tolerance))
-
-
 def plan_mutants(step: Step, derivation: Derivation) -> Plan:
-    """All mutants of one accepted step, in a fixed order (duplicates removed)."""
+    """The mutants of one accepted step: `candidates`, with the small constant sized by a probe of
+    the rhs, and for an inequality only the edits that are false at some probe point (besides the
+    designed ones: the reversed relation and the tightened bounds)."""
     from . import budget as budgets
 
-    mutants = structural_mutants(step)
     plan = Plan([])
-    if step.kind == "relation" and step.relation != "const":  # const: no constant, no filter
+    probed = step.kind == "relation" and step.relation != "const"  # const: no constant, no filter
+    inequality = step.relation in INEQUALITIES
+    fails: dict = {}
+    if probed:
         domain = {**derivation.domain, **(step.domain or {})}
-        inequality = step.relation in INEQUALITIES
-        filtered = [m for m in mutants if inequality and m.operator not in ("reverse",)]
-        outcome = budgets.run(_probe_values, step, domain, [m.rhs for m in filtered], seconds=PROBE_SECONDS)
-        probe = outcome.value if outcome.ok else None
-        if probe is None:
-            plan.note = ("the rhs could not be evaluated at probe points "
-                         f"({'timed out' if outcome.timed_out else outcome.error}); small constant 1e-6")
-        rhs_values = probe["rhs"] if probe else None
-        sizes = sorted(abs(v) for v in rhs_values or [] if v is not None and math.isfinite(v))
-        plan.scale = statistics.median(sizes) if sizes else None
-        if inequality and probe is not None:
-            keep = []
-            for m in mutants:
-                if m in filtered:
-                    values = probe["candidates"][filtered.index(m)]
-                    if _stronger(rhs_values, values, step.relation) is False:
-                        plan.left_out.append({"operator": m.operator, "description": m.description,
-                                              "why": "weaker than the step at some probe point "
-                                                     "(implied by it there): not a falsifying edit"})
-                        continue
-                keep.append(m)
-            mutants = keep
-        mutants = mutants + constant_mutants(step, plan.scale)
-    seen = set()
-    for m in mutants:
-        key = (m.relation, sp.srepr(m.rhs))
-        if key in seen:
-            continue
-        seen.add(key)
+        edits = [m.rhs for m in structural_mutants(step) if m.operator not in DESIGNED] if inequality else []
+        outcome = budgets.run(_probe, step, domain, edits, seconds=PROBE_SECONDS)
+        if outcome.ok:
+            sizes = sorted(abs(v) for v in outcome.value["rhs"] if v is not None and math.isfinite(v))
+            plan.scale = statistics.median(sizes) if sizes else None
+            fails = {sp.srepr(e): f for e, f in zip(edits, outcome.value["fails"])}
+        else:
+            why = "timed out" if outcome.timed_out else outcome.error
+            plan.note = f"the step could not be probed ({why}): small constant 1e-6" + (
+                "; no edit other than the designed ones" if inequality else "")
+    for position, m in enumerate(candidates(step, plan.scale)):
+        if inequality and m.operator not in DESIGNED:
+            verdict = fails.get(sp.srepr(m.rhs))
+            if verdict is not True:
+                why = ("holds at every probe point: a weaker claim is implied by the step, a stronger "
+                       "one may still be true" if verdict is False else
+                       "undefined at every probe point" if sp.srepr(m.rhs) in fails else "the step was not probed")
+                plan.left_out.append({"operator": m.operator, "description": m.description, "rhs": str(m.rhs),
+                                      "why": why})
+                continue
         plan.mutants.append(m)
+        plan.positions.append(position)
     return plan
 
 
@@ -485,6 +517,7 @@ class StepPlan:
     left_out: list[dict] = field(default_factory=list)
     note: str = ""
     chosen: list[int] = field(default_factory=list)
+    scale: float | None = None
 
 
 @dataclass
@@ -530,14 +563,13 @@ def tally(results: Sequence[MutantResult]) -> dict:
 
 
 _FOUND: list[tuple[Path, Derivation]] = []   # set before the pool forks: workers inherit it
-_PLANS: dict[tuple[int, int], Plan] = {}      # per process: the mutants of a step, built once
+_CANDIDATES: dict[tuple, list[Mutant]] = {}   # per process: a step's candidates, built once
 
 
-def _plan_of(d: int, index: int) -> Plan:
-    if (d, index) not in _PLANS:
-        _, derivation = _FOUND[d]
-        _PLANS[(d, index)] = plan_mutants(derivation.steps[index - 1], derivation)
-    return _PLANS[(d, index)]
+def _candidates_of(d: int, index: int, scale: float | None) -> list[Mutant]:
+    if (d, index, scale) not in _CANDIDATES:
+        _CANDIDATES[(d, index, scale)] = candidates(_FOUND[d][1].steps[index - 1], scale)
+    return _CANDIDATES[(d, index, scale)]
 
 
 def _caches(use_cache: bool, cache_directory: str | None):
@@ -562,29 +594,30 @@ def plan_step(d: int, index: int, use_cache: bool, cache_directory: str | None, 
         out.note = f"not accepted ({verdict.status.value}: {verdict.detail[:200]}): not mutated"
         return out
     try:
-        plan = _plan_of(d, index)
+        plan = plan_mutants(step, derivation)
     except Exception as exc:  # noqa: BLE001 - the step is reported, the run goes on
         out.accepted = False
         out.note = f"mutants could not be built: {type(exc).__name__}: {exc}"
         return out
-    out.mutants = [{"number": i, "operator": m.operator, "description": m.description,
+    out.mutants = [{"number": n, "operator": m.operator, "description": m.description,
                     "relation": m.relation, "rhs": str(m.rhs), "fingerprint": m.fingerprint()}
-                   for i, m in enumerate(plan.mutants)]
-    out.left_out, out.note = plan.left_out, plan.note
+                   for n, m in zip(plan.positions, plan.mutants)]
+    out.left_out, out.note, out.scale = plan.left_out, plan.note, plan.scale
     return out
 
 
-def check_mutant(d: int, index: int, number: int, fingerprint: str, use_cache: bool,
+def check_mutant(d: int, index: int, number: int, fingerprint: str, scale: float | None, use_cache: bool,
                  cache_directory: str | None, timeout, sampling) -> MutantResult:
+    """Rebuild mutant `number` of a step (its position in `candidates(step, scale)`) and check it."""
     start = time.monotonic()
     _, derivation = _FOUND[d]
     step = derivation.steps[index - 1]
     try:
-        mutant = _plan_of(d, index).mutants[number]
+        mutant = _candidates_of(d, index, scale)[number]
     except Exception as exc:  # noqa: BLE001
         return MutantResult(d, index, number, "?", "?", step.relation, "?", "invalid", "error", "mutate",
                             f"the mutant could not be built: {type(exc).__name__}: {exc}", 0.0)
-    if mutant.fingerprint() != fingerprint:  # never expected: the plan is deterministic
+    if mutant.fingerprint() != fingerprint:  # never expected: candidates() is deterministic
         return MutantResult(d, index, number, mutant.operator, mutant.description, mutant.relation,
                             str(mutant.rhs), "invalid", "error", "mutate",
                             "the mutant built in the worker differs from the one planned", 0.0)
@@ -595,10 +628,10 @@ def check_mutant(d: int, index: int, number: int, fingerprint: str, use_cache: b
         return MutantResult(d, index, number, mutant.operator, mutant.description, mutant.relation,
                             str(mutant.rhs), "invalid", "error", "mutate",
                             f"checking raised {type(exc).__name__}: {exc}", time.monotonic() - start)
-    reason = verdict.detail
     return MutantResult(d, index, number, mutant.operator, mutant.description, mutant.relation, str(mutant.rhs),
-                        outcome, verdict.status.value, verdict.method, reason, round(time.monotonic() - start, 3),
-                        cached, proof, None if verdict.counterexample is None else dict(verdict.counterexample))
+                        outcome, verdict.status.value, verdict.method, verdict.detail,
+                        round(time.monotonic() - start, 3), cached, proof,
+                        None if verdict.counterexample is None else dict(verdict.counterexample))
 
 
 def choose(plan: StepPlan, derivation_id: str, max_per_step: int | None, seed: int) -> list[int]:
@@ -637,7 +670,7 @@ def run(paths: Sequence[str | Path], *, jobs: int = 1, keyword: str | None = Non
         from .cache import engine_fingerprint
         engine_fingerprint()
     _FOUND[:] = found
-    _PLANS.clear()
+    _CANDIDATES.clear()
     plans: dict[tuple[int, int], StepPlan] = {}
     results: dict[tuple[int, int, int], MutantResult] = {}
 
@@ -647,7 +680,8 @@ def run(paths: Sequence[str | Path], *, jobs: int = 1, keyword: str | None = Non
             plan.chosen = choose(plan, found[plan.derivation][1].id, max_per_step, seed)
         if on_planned:
             on_planned(plan)
-        return [(plan.derivation, plan.step, n, plan.mutants[n]["fingerprint"]) for n in plan.chosen]
+        fingerprints = {m["number"]: m["fingerprint"] for m in plan.mutants}
+        return [(plan.derivation, plan.step, n, fingerprints[n], plan.scale) for n in plan.chosen]
 
     def finished(result: MutantResult) -> None:
         results[(result.derivation, result.step, result.number)] = result
@@ -683,14 +717,14 @@ def run(paths: Sequence[str | Path], *, jobs: int = 1, keyword: str | None = Non
                             try:
                                 finished(future.result())
                             except Exception as exc:  # noqa: BLE001
-                                _, d, index, number, _fp = what
-                                m = plans[(d, index)].mutants[number]
+                                _, d, index, number, _fp, _scale = what
+                                m = next(m for m in plans[(d, index)].mutants if m["number"] == number)
                                 finished(MutantResult(d, index, number, m["operator"], m["description"],
                                                       m["relation"], m["rhs"], "invalid", "error", "worker",
                                                       f"worker process failed: {type(exc).__name__}: {exc}", 0.0))
     finally:
         _FOUND.clear()
-        _PLANS.clear()
+        _CANDIDATES.clear()
 
     derivations = []
     for i, (path, derivation) in enumerate(found):
@@ -718,6 +752,7 @@ def run_json(run: MutationRun) -> dict:
             steps.append({"index": p.step, "line": p.line, "relation": p.relation, "kind": p.kind,
                           "lhs": p.lhs, "rhs": p.rhs, "status": p.status, "method": p.method,
                           "mutated": p.accepted, "note": p.note or None, "mutants_made": len(p.mutants),
+                          "scale": p.scale,
                           "left_out": p.left_out,
                           "mutants": [result_json(r) for r in d.results if r.step == p.step]})
         out["derivations"].append({"id": d.id, "title": d.title, "file": d.file, **d.counts(), "steps": steps})
