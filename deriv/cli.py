@@ -208,6 +208,27 @@ def check_command(args) -> int:
     return EXIT_USAGE if verdict.status is Status.ERROR else EXIT_FAIL
 
 
+def derivation_paths(paths: list, errors: Console, command: str) -> list | None:
+    """The derivation modules to load (default: the bundled ones), or None after printing why not."""
+    from . import runner
+
+    try:
+        paths = paths or [runner.bundled_path()]
+        runner.module_files(paths)
+    except FileNotFoundError as exc:
+        errors.print(f"{command}: {exc}")
+        return None
+    return paths
+
+
+def live_progress(errors: Console):
+    """A transient progress bar on stderr (only on a terminal) with a `tally` field, and its task."""
+    progress = Progress(TextColumn("[progress.description]{task.description}"), BarColumn(),
+                        MofNCompleteColumn(), TextColumn("{task.fields[tally]}"), TimeElapsedColumn(),
+                        console=errors, transient=True, disable=not errors.is_terminal)
+    return progress, progress.add_task("loading", total=None, tally="")
+
+
 def run_checks(args, paths: list, errors: Console):
     """Check the derivations under `paths` with the run options of `args`, showing live progress
     on stderr when it is a terminal. Returns the RunResult, or None after a usage error (printed)."""
@@ -225,17 +246,10 @@ def run_checks(args, paths: list, errors: Console):
             errors.print(f"deriv: --{option.replace('_', '-')} must be a positive number of seconds")
             return None
     jobs = args.jobs or runner.default_jobs()
-    try:
-        paths = paths or [runner.bundled_path()]
-        runner.module_files(paths)
-    except FileNotFoundError as exc:
-        errors.print(f"deriv: {exc}")
+    paths = derivation_paths(paths, errors, "deriv")
+    if paths is None:
         return None
-
-    progress = Progress(TextColumn("[progress.description]{task.description}"), BarColumn(),
-                        MofNCompleteColumn(), TextColumn("{task.fields[tally]}"), TimeElapsedColumn(),
-                        console=errors, transient=True, disable=not errors.is_terminal)
-    task = progress.add_task("loading", total=None, tally="")
+    progress, task = live_progress(errors)
     tally: dict = {}
 
     def on_collected(found):

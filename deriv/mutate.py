@@ -871,7 +871,6 @@ def add_arguments(parser) -> None:
 
 def main(args) -> int:
     from rich.console import Console
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
     from . import runner
 
@@ -889,17 +888,12 @@ def main(args) -> int:
     if args.timeout is not None and args.timeout <= 0:
         errors.print("deriv mutate: --timeout must be positive")
         return EXIT_USAGE
-    try:
-        paths = args.paths or [runner.bundled_path()]
-        runner.module_files(paths)
-    except FileNotFoundError as exc:
-        errors.print(f"deriv mutate: {exc}")
-        return EXIT_USAGE
+    from .cli import derivation_paths, live_progress
 
-    progress = Progress(TextColumn("[progress.description]{task.description}"), BarColumn(),
-                        MofNCompleteColumn(), TextColumn("{task.fields[tally]}"), TimeElapsedColumn(),
-                        console=errors, transient=True, disable=not errors.is_terminal)
-    task = progress.add_task("loading", total=None, tally="")
+    paths = derivation_paths(args.paths, errors, "deriv mutate")
+    if paths is None:
+        return EXIT_USAGE
+    progress, task = live_progress(errors)
     counts = {o: 0 for o in OUTCOMES}
     total = {"n": 0}
 
