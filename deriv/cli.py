@@ -1,10 +1,8 @@
-"""The `deriv` command line: `deriv verify [PATH ...]`."""
+"""The `deriv` command line: verify, check, annotate, plot, mutate."""
 from __future__ import annotations
 
 import argparse
-import os
 import sys
-from pathlib import Path
 
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
