@@ -33,7 +33,6 @@ from . import prob
 from .budget import alarm
 from .domain import Domain, stable_seed
 from .lowering import compile_expr, prepare
-from .numeric import Sampling
 from .verdict import Status, Verdict
 
 PROBE_DPS = 30
