@@ -311,24 +311,21 @@ class Plan:
     note: str = ""
 
 
-class _UniformProbe:
-    """diagnosis.Probe at uniform points strictly inside every interval (its own points favour
-    the counterexample and typical points; with many logits few are left)."""
+def _uniform_probe(step: Step, domain: dict):
+    """diagnosis.Probe at PROBE_POINTS uniform points strictly inside every interval (its own
+    points favour typical ones away from the ends; with many logits few of them are left)."""
+    import numpy as np
 
-    @staticmethod
-    def make(step: Step, domain: dict):
-        import numpy as np
+    from .diagnosis import Probe
+    from .domain import stable_seed
 
-        from .diagnosis import Probe
-        from .domain import stable_seed
+    class UniformProbe(Probe):
+        def _points(self, counterexample, moving):
+            rng = np.random.default_rng(stable_seed("mutate", *map(str, self.symbols)))
+            return [[float(rng.uniform(lo + 1e-3 * (hi - lo), hi - 1e-3 * (hi - lo)))
+                     for _, lo, hi in self.domain.intervals] for _ in range(PROBE_POINTS)]
 
-        class UniformProbe(Probe):
-            def _points(self, counterexample, moving):
-                rng = np.random.default_rng(stable_seed("mutate", *map(str, self.symbols)))
-                return [[float(rng.uniform(lo + 1e-3 * (hi - lo), hi - 1e-3 * (hi - lo)))
-                         for _, lo, hi in self.domain.intervals] for _ in range(PROBE_POINTS)]
-
-        return UniformProbe(step.lhs, step.rhs, step.relation, domain=domain, wrt=step.wrt)
+    return UniformProbe(step.lhs, step.rhs, step.relation, domain=domain, wrt=step.wrt)
 
 
 def _probe(step: Step, domain: dict, edits: list) -> dict:
@@ -337,7 +334,7 @@ def _probe(step: Step, domain: dict, edits: list) -> dict:
     at every point)."""
     import mpmath
 
-    probe = _UniformProbe.make(step, domain)
+    probe = _uniform_probe(step, domain)
     out = {"rhs": [None if v is None else float(v) for v in probe.rhs_values or []], "fails": []}
     sign = 1 if step.relation in ("le", "lt") else -1
     for edit in edits:
