@@ -6,11 +6,12 @@ claims, *mutants*, and each must be refuted when checked exactly as the step is 
 relation, domain, parameters, hint, certificate and sizes; `deriv.runner.check_step`, the same
 ladder and verdict cache). Per mutant:
 
-* killed      -- refuted (a counterexample confirmed at 50 and 80 digits);
+* killed      -- refuted (a counterexample confirmed at 50 and 80 digits, the mutant real there);
 * equivalent  -- not refuted, and *proved* to hold for the same reason as the step: the mutant's
                  rhs ≡ the step's rhs (for a const step: differs from it by a constant in the
                  parameters; for ≤/≥: implied by the step, rhs' ≥ rhs resp. ≤), with the proof;
-* invalid     -- cannot be built or evaluated (e.g. the log of a negative sum): the reason;
+* invalid     -- cannot be built or evaluated, or seen only with a non-real value (the log of
+                 a negative sum), with the reason: not killed, since no real claim was refuted;
 * survived    -- neither: the checker accepted (or could not decide) a claim that is not shown
                  to be true. A bug of the checker, or a mutant too weak to tell.
 
@@ -36,6 +37,7 @@ import hashlib
 import json
 import math
 import random
+import re
 import statistics
 import sys
 import time
@@ -62,8 +64,9 @@ inequality, only stronger claims: the reversed relation, the bound tightened by 
 small constant, and the other edits only where they are false at a probe point.
 
 Each mutant is killed (refuted), equivalent (proved to hold anyway, with the proof), invalid
-(cannot be built or evaluated) or survived (accepted or undecided without an equivalence
-proof: a weakness of the checker or a too-weak mutant). Kill rate = killed / (killed + survived).
+(cannot be built or evaluated, or not real-valued where it was refuted) or survived (accepted
+or undecided without an equivalence proof: a weakness of the checker or a too-weak mutant).
+Kill rate = killed / (killed + survived).
 
 Exit status: 0 no mutant survives, 1 some mutant survives, 2 usage error or a module that could
 not be loaded.
@@ -469,19 +472,52 @@ class MutantResult:
     cached: bool = False
     proof: dict | None = None       # equivalent: the claim proved and how; survived: what was tried
     counterexample: dict | None = None
+    reason: str | None = None       # invalid: why it cannot be evaluated
+
+
+# how the numeric screen prints a complex value: mpmath.nstr of an mpc, "(1.3 + 3.14j)"
+_COMPLEX = re.compile(r"\(\s*[-+]?[\d.]+(?:e[-+]?\d+)?\s*([-+])\s*([\d.]+(?:e[-+]?\d+)?)j\)")
+
+
+def _is_complex(text) -> bool:
+    return any(float(m.group(2)) != 0 for m in _COMPLEX.finditer(str(text or "")))
+
+
+def not_real(verdict: Verdict, relation: str) -> str | None:
+    """Why a refuted or undecided mutant was only seen with a non-real value (the log or square
+    root of a negative number): then it cannot be evaluated as a real claim and is invalid, not
+    killed. The step's own left side is real (it was accepted), so a complex value is the mutant's."""
+    evidence = verdict.evidence or {}
+    if verdict.status is Status.REFUTED:
+        # a const step's refutation compares lhs − rhs' at two points: complex if rhs' is
+        sides = ("lhs_value", "rhs_value") if relation == "const" else ("rhs_value",)
+        for side in sides:
+            if _is_complex(evidence.get(side)):
+                where = dict(verdict.counterexample or {})
+                return f"the mutant is not real-valued where the sides differ ({side} = {evidence.get(side)} at {where})"
+        return None
+    if verdict.status is Status.UNKNOWN:
+        found = re.search(r"rhs\s*=\s*(\([^)]*j\))", verdict.detail or "")
+        if found and _is_complex(found.group(1)):
+            return f"the mutant is not real-valued at the points it was evaluated (rhs = {found.group(1)})"
+    return None
 
 
 def classify(step: Step, derivation: Derivation, mutant: Mutant, cache, timeout: float | None,
              sampling) -> tuple[str, Verdict, bool, dict | None]:
-    """(outcome, the mutant's verdict, cached, proof) -- see the module doc."""
+    """(outcome, the mutant's verdict, cached, proof) -- see the module doc. `proof` is, for an
+    invalid mutant, {"reason": ...}."""
     from .runner import check_step
 
     with without_diagnosis():
         verdict, cached = check_step(mutant_step(step, mutant), derivation, cache, timeout, sampling)
+        complex_valued = not_real(verdict, step.relation)
+        if complex_valued:
+            return "invalid", verdict, cached, {"reason": complex_valued}
         if verdict.status is Status.REFUTED:
             return "killed", verdict, cached, None
         if verdict.status is Status.ERROR:
-            return "invalid", verdict, cached, None
+            return "invalid", verdict, cached, {"reason": verdict.detail}
         attempts = []
         for claim, claim_step in equivalence_steps(step, mutant):
             proof, _ = check_step(claim_step, derivation, cache, timeout, sampling)
@@ -613,22 +649,26 @@ def check_mutant(d: int, index: int, number: int, fingerprint: str, scale: float
         mutant = _candidates_of(d, index, scale)[number]
     except Exception as exc:  # noqa: BLE001
         return MutantResult(d, index, number, "?", "?", step.relation, "?", "invalid", "error", "mutate",
-                            f"the mutant could not be built: {type(exc).__name__}: {exc}", 0.0)
+                            f"the mutant could not be built: {type(exc).__name__}: {exc}", 0.0,
+                            reason=f"the mutant could not be built: {type(exc).__name__}: {exc}")
     if mutant.fingerprint() != fingerprint:  # never expected: candidates() is deterministic
         return MutantResult(d, index, number, mutant.operator, mutant.description, mutant.relation,
                             str(mutant.rhs), "invalid", "error", "mutate",
-                            "the mutant built in the worker differs from the one planned", 0.0)
+                            "the mutant built in the worker differs from the one planned", 0.0,
+                            reason="the mutant built in the worker differs from the one planned")
     _, cache = _caches(use_cache, cache_directory)
     try:
         outcome, verdict, cached, proof = classify(step, derivation, mutant, cache, timeout, sampling)
     except Exception as exc:  # noqa: BLE001 - a mutant that breaks the checker cannot be evaluated
         return MutantResult(d, index, number, mutant.operator, mutant.description, mutant.relation,
                             str(mutant.rhs), "invalid", "error", "mutate",
-                            f"checking raised {type(exc).__name__}: {exc}", time.monotonic() - start)
+                            f"checking raised {type(exc).__name__}: {exc}", time.monotonic() - start,
+                            reason=f"checking raised {type(exc).__name__}: {exc}")
+    reason = proof.pop("reason") if outcome == "invalid" else None
     return MutantResult(d, index, number, mutant.operator, mutant.description, mutant.relation, str(mutant.rhs),
                         outcome, verdict.status.value, verdict.method, verdict.detail,
-                        round(time.monotonic() - start, 3), cached, proof,
-                        None if verdict.counterexample is None else dict(verdict.counterexample))
+                        round(time.monotonic() - start, 3), cached, proof or None,
+                        None if verdict.counterexample is None else dict(verdict.counterexample), reason)
 
 
 def choose(plan: StepPlan, derivation_id: str, max_per_step: int | None, seed: int) -> list[int]:
@@ -718,7 +758,8 @@ def run(paths: Sequence[str | Path], *, jobs: int = 1, keyword: str | None = Non
                                 m = next(m for m in plans[(d, index)].mutants if m["number"] == number)
                                 finished(MutantResult(d, index, number, m["operator"], m["description"],
                                                       m["relation"], m["rhs"], "invalid", "error", "worker",
-                                                      f"worker process failed: {type(exc).__name__}: {exc}", 0.0))
+                                                      f"worker process failed: {type(exc).__name__}: {exc}", 0.0,
+                                                      reason=f"worker process failed: {type(exc).__name__}: {exc}"))
     finally:
         _FOUND.clear()
         _CANDIDATES.clear()
@@ -740,7 +781,7 @@ def run_json(run: MutationRun) -> dict:
         return {"number": r.number, "operator": r.operator, "description": r.description,
                 "relation": r.relation, "rhs": r.rhs, "outcome": r.outcome, "status": r.status,
                 "method": r.method, "detail": r.detail, "seconds": r.seconds, "cached": r.cached,
-                "proof": r.proof, "counterexample": r.counterexample}
+                "proof": r.proof, "reason": r.reason, "counterexample": r.counterexample}
 
     out = {"summary": run.summary(), "options": run.options, "operators": OPERATORS, "derivations": []}
     for d in run.derivations:
@@ -817,8 +858,9 @@ def print_report(run: MutationRun, console, verbose: bool = False) -> None:
     if invalid:
         console.print(f"[bold magenta]Invalid mutants ({len(invalid)})[/]")
         for d, r in invalid:
+            reason = r.reason or r.detail
             console.print(f"  {d.id} {_step_label(d, r.step)} [{r.operator}] {_short(r.rhs, 80)}\n"
-                          f"      {_short(r.detail, 200)}", highlight=False, markup=False)
+                          f"      {_short(reason, 200)}", highlight=False, markup=False)
     equivalent = [(d, r) for d in run.derivations for r in d.results if r.outcome == "equivalent"]
     if equivalent:
         console.print(f"[bold]Equivalent mutants ({len(equivalent)})[/]")
@@ -867,11 +909,12 @@ def add_arguments(parser) -> None:
 
 
 def main(args) -> int:
+    import os
+
     from rich.console import Console
 
     from . import runner
-
-    import os
+    from .cli import derivation_paths, live_progress
 
     # piped to a file: wide enough for the table's derivation ids (COLUMNS still wins)
     console = Console(highlight=False, width=None if sys.stdout.isatty() or os.environ.get("COLUMNS") else 120)
@@ -885,8 +928,6 @@ def main(args) -> int:
     if args.timeout is not None and args.timeout <= 0:
         errors.print("deriv mutate: --timeout must be positive")
         return EXIT_USAGE
-    from .cli import derivation_paths, live_progress
-
     paths = derivation_paths(args.paths, errors, "deriv mutate")
     if paths is None:
         return EXIT_USAGE

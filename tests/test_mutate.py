@@ -199,23 +199,30 @@ from deriv import Derivation
 x = sp.Symbol("x", real=True)
 d = Derivation("loose/bound", "x² + 1 ≥ 0 holds with room to spare", source="demo.md")
 d.start(1, x**2 + 1).ge(1, 0)
+r = Derivation("loose/root", "a square root on (2, 5)", source="demo.md", domain={x: (2, 5)})
+r.start(2, sp.sqrt(x**2 + 1)).eq(2, sp.sqrt(x**2 + 1))
 """
 
 
-def test_a_survivor_is_listed_and_fails_the_run(tmp_path):
+def test_survivors_and_invalid_mutants_are_listed_and_a_survivor_fails_the_run(tmp_path):
     """x² + 1 ≥ 0 tightened by 1 is x² + 1 ≥ 1: still true, so it survives (a mutant too weak for a
-    bound with room to spare); the reversed bound is killed."""
+    bound with room to spare) while the reversed bound is killed; sqrt(1 − x²) is not real on
+    (2, 5): invalid, not killed."""
     (tmp_path / "loose.py").write_text(textwrap.dedent(LOOSE))
-    out = deriv("loose.py", "--json", "m.json", "-j", "1", cwd=tmp_path, env={"DERIV_CACHE_DIR": str(tmp_path / "c")})
+    out = deriv("loose.py", "--json", "m.json", "-j", "2", cwd=tmp_path, env={"DERIV_CACHE_DIR": str(tmp_path / "c")})
     assert out.returncode == 1, out.stderr
-    assert "SURVIVORS (2)" in out.stdout and "tighten-one" in out.stdout and "tighten-small" in out.stdout
-    assert "kill rate 33.3%" in out.stdout
+    assert "SURVIVORS (2)" in out.stdout and "[tighten-one]" in out.stdout and "[tighten-small]" in out.stdout
+    assert "Invalid mutants (1)" in out.stdout and "not real-valued" in out.stdout
     data = json.loads((tmp_path / "m.json").read_text())
-    assert data["summary"]["survived"] == 2 and data["summary"]["killed"] == 1
-    (step,) = data["derivations"][0]["steps"]
-    outcomes = {m["operator"]: (m["outcome"], m["status"]) for m in step["mutants"]}
+    bound, root = data["derivations"]
+    assert bound["survived"] == 2 and bound["killed"] == 1 and bound["kill_rate"] == round(1 / 3, 4)
+    outcomes = {m["operator"]: (m["outcome"], m["status"]) for m in bound["steps"][0]["mutants"]}
     assert outcomes["reverse"] == ("killed", "refuted")
     assert outcomes["tighten-one"][0] == "survived" and outcomes["tighten-one"][1] in ("proved", "numeric")
+    (invalid,) = [m for m in root["steps"][0]["mutants"] if m["outcome"] == "invalid"]
+    assert invalid["rhs"] == str(sp.sqrt(1 - x**2)) and "not real-valued" in invalid["reason"]
+    assert root["survived"] == 0 and root["killed"] == root["mutants"] - 1
+    assert data["summary"]["invalid"] == 1 and data["summary"]["survived"] == 2
 
 
 def test_usage_errors_exit_2(capsys):
