@@ -29,6 +29,10 @@ import sympy as sp
 from .lowering import expand_sum
 
 LOGIT_RANGE = (-3.0, 3.0)
+# An inequality must also hold for nearly degenerate distributions: entries up to 1 - 1e-7 are
+# reachable with logits in (-9, 9), and a false inequality that fails only there (e.g. q ≥ 1/1000
+# with q → 0) is caught. Identities keep the narrower box, where sampling is better conditioned.
+INEQUALITY_LOGIT_RANGE = (-9.0, 9.0)
 
 
 # -- variables and tables -------------------------------------------------------------------
@@ -226,8 +230,9 @@ class Instance:
         free = ",".join(f"{k}={v}" for k, v in self.free)
         return f"[{size}]" + (f" at {free}" if free else "")
 
-    def domain(self) -> dict:
-        return {a: LOGIT_RANGE for a in self.model_logits + self.data_logits} | self.extra_domain
+    def domain(self, relation: str = "eq") -> dict:
+        box = INEQUALITY_LOGIT_RANGE if relation in ("le", "ge", "lt", "gt") else LOGIT_RANGE
+        return {a: box for a in self.model_logits + self.data_logits} | self.extra_domain
 
 
 def logit_name(kind: str, table: str, index) -> str:

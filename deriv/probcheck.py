@@ -144,7 +144,7 @@ def _wrt_logits(instance: prob.Instance, wrt) -> tuple[sp.Symbol, ...]:
 
 def _check_instance(instance, relation, wrt, certificate, lemma, proving, timeout, hint,
                     sampling: Sampling | None) -> Verdict:
-    domain = instance.domain()
+    domain = instance.domain(relation)
     if relation == "const":
         return check(instance.lhs, instance.rhs, "const", wrt=_wrt_logits(instance, wrt),
                      domain=domain, timeout=timeout, sampling=sampling, hint=hint, symbolic=proving)
@@ -156,7 +156,7 @@ def _check_instance(instance, relation, wrt, certificate, lemma, proving, timeou
     sizes = {prob._symbol_of(n): v for n, v in instance.sizes}
     free = {prob._symbol_of(n): v for n, v in instance.free}
     cert = prob.instantiate(_expand_certificates(certificate), sp.Integer(0), sizes, free).lhs
-    identity = check(gap, cert, "eq", domain=domain, timeout=timeout, hint=hint, symbolic=proving,
+    identity = check(gap, cert, "eq", domain=instance.domain(), timeout=timeout, hint=hint, symbolic=proving,
                      sampling=sampling)
     if identity.status is Status.REFUTED:
         # the certificate is wrong, not necessarily the inequality: decide the inequality itself

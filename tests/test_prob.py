@@ -73,3 +73,11 @@ def test_kronecker_delta_picks_the_diagonal():
 def test_strict_inequality_refuted_by_a_proved_identity():
     v = check_prob_step(CE(p(x), q(x), x) - H(p(x), x), KL(p(x), q(x), x), "lt")
     assert v.status == Status.REFUTED
+
+
+def test_inequality_failing_only_near_a_degenerate_distribution_is_refuted():
+    # 1 ≥ q(x) + 1/1000 fails only where some entry of q exceeds 0.999: logits in the identity box
+    # (-3, 3) never get there (max entry 0.9975 for two entries), the inequality box does
+    verdict = check_prob_step(1, q(x) + sp.Rational(1, 1000), "ge")
+    assert verdict.status is Status.REFUTED
+    assert verdict.counterexample
