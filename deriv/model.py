@@ -21,7 +21,7 @@ from typing import Any, Callable, Iterable, Mapping
 import sympy as sp
 
 RELATION_SYMBOLS = {"eq": "=", "le": "≤", "ge": "≥", "lt": "<", "gt": ">", "const": "= c +",
-                    "limit": "lim", "experiment": "run"}
+                    "approx": "≈", "limit": "lim", "experiment": "run", "unreadable": "?"}
 EXPECTATIONS = (None, "refuted")
 
 _created: list["Derivation"] = []  # every Derivation made, in order; the loader takes its share
@@ -34,8 +34,8 @@ class Step:
 
     index: int
     line: int | None
-    kind: str  # "relation" | "limit" | "experiment"
-    relation: str  # eq le ge lt gt const limit experiment
+    kind: str  # "relation" | "limit" | "experiment" | "unreadable"
+    relation: str  # eq le ge lt gt approx const limit experiment unreadable
     lhs: Any = None
     rhs: Any = None
     wrt: tuple = ()
@@ -75,6 +75,7 @@ class Derivation:
         self.start_line: int | None = None
         self.order = next(_counter)
         self.position = 0
+        self.notes: tuple[str, ...] = ()  # how the source was read (documents), said once per file
         # the module that made it: a derivation module may import another one for its
         # definitions, and the loader must not count the imported module's derivations twice
         self.module = sys._getframe(1).f_globals.get("__name__")
@@ -104,6 +105,10 @@ class Derivation:
 
     def gt(self, line, expr, **options) -> "Derivation":
         return self._relate("gt", line, expr, options)
+
+    def approx(self, line, expr, **options) -> "Derivation":
+        """`previous ≈ expr`: an approximation, reported (how close the sides are), never refuted."""
+        return self._relate("approx", line, expr, options)
 
     def const(self, line, expr, wrt: Iterable[sp.Symbol] | None = None, **options) -> "Derivation":
         """`previous = expr + c` with c constant in `wrt` (default: the derivation's params).
@@ -141,6 +146,14 @@ class Derivation:
             raise TypeError("an experiment has no corrected right-hand side")
         self._add(Step(index=0, line=line, kind="experiment", relation="experiment", run=run,
                        claim=claim, expect=expect, note=note, **extra))
+        return self
+
+    def unreadable(self, line, text: str, reason: str) -> "Derivation":
+        """An expression of the source that could not be read (its text and why): an `error` step.
+        The chain restarts at the next expression that can be read."""
+        self._add(Step(index=0, line=line, kind="unreadable", relation="unreadable", claim=text,
+                       note=reason))
+        self.current = None
         return self
 
     # -- plumbing ----------------------------------------------------------------------------

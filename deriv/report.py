@@ -37,7 +37,7 @@ def run_json(result: RunResult) -> dict[str, Any]:
         "summary": result.summary(),
         "derivations": [
             {"id": d.id, "title": d.title, "source": d.source, "file": d.file, "passed": d.passed,
-             "steps": [step_json(s) for s in d.steps]}
+             **({"notes": list(d.notes)} if d.notes else {}), "steps": [step_json(s) for s in d.steps]}
             for d in result.derivations
         ],
         "load_errors": [{"file": f.file, "message": f.message} for f in result.failures],
@@ -236,8 +236,13 @@ def print_report(result: RunResult, console: Console, *, verbose: bool = False, 
 
 
 def _print_report(result: RunResult, console: Console, verbose: bool, quiet: bool) -> None:
+    noted: set[tuple[str, ...]] = set()
     if not quiet:
         for d in result.derivations:
+            if d.notes and d.notes not in noted:  # how a document was read: once per document
+                noted.add(d.notes)
+                console.print(Panel("\n".join(d.notes), title=f"read from {d.source}", title_align="left",
+                                    border_style="blue"))
             console.print(derivation_table(d, console.width))
             if verbose:
                 console.print(step_details(d, console.width))

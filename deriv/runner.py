@@ -17,7 +17,7 @@ from typing import Callable, Sequence
 
 import multiprocessing
 
-from . import fastpath, model, prob
+from . import document, fastpath, model, prob
 from .probcheck import check_prob_step
 from .cache import VerdictCache, step_key
 from .checks import check, check_experiment, check_limit
@@ -50,6 +50,8 @@ class StepResult:
         """Does this step meet its expectation (DESIGN §4)?"""
         if self.expected == "refuted":
             return self.verdict.status is Status.REFUTED
+        if self.relation == "approx":  # reported, never judged: only an error is not met
+            return self.verdict.status is not Status.ERROR
         return self.verdict.status in (Status.PROVED, Status.NUMERIC)
 
 
@@ -60,6 +62,7 @@ class DerivationResult:
     source: str | None
     file: str
     steps: tuple[StepResult, ...]
+    notes: tuple[str, ...] = ()  # said once per source document (how it was read)
 
     @property
     def passed(self) -> bool:
@@ -123,6 +126,12 @@ def load_module(path: Path, load_seconds: float = LOAD_SECONDS) -> list[Derivati
 
     Loading runs under a wall-clock limit (SIGALRM, in the main thread): a module that loops
     is reported with the line it was stuck at, and the other modules are still checked."""
+    if document.is_document(path):  # read, not executed
+        try:
+            with alarm(load_seconds):
+                return document.load(path)
+        except BudgetExceeded as exc:
+            raise ModuleTimeout(f"the document was not read within {load_seconds:g} s") from exc
     before = len(model._created)
     name = f"deriv_module_{abs(hash(str(path.resolve())))}_{path.stem}"
     spec = importlib.util.spec_from_file_location(name, path)
@@ -170,8 +179,8 @@ def collect(paths: Sequence[str | Path], load_seconds: float = LOAD_SECONDS,
 # -- checking --------------------------------------------------------------------------------
 
 def _key(step: Step, derivation: Derivation, domain: dict, sampling: Sampling) -> str | None:
-    if step.kind == "experiment":
-        return None  # its code is not part of the key; always run it
+    if step.kind in ("experiment", "unreadable"):
+        return None  # an experiment's code is not part of the key: always run it
     tables = [(t.signature(), t.data) for t in prob.tables_in(step.lhs, step.rhs)] \
         if prob.is_probabilistic(step.lhs, step.rhs) else []
     return step_key(step.kind, step.relation, step.lhs, step.rhs, step.wrt, step.var, step.point,
@@ -195,6 +204,10 @@ def check_step(step: Step, derivation: Derivation, cache: VerdictCache | None = 
                               domain=domain, timeout=timeout)
     elif step.kind == "experiment":
         verdict = check_experiment(step.run, timeout=timeout)
+    elif step.kind == "unreadable":
+        verdict = Verdict(Status.ERROR, "read", f"cannot read `{step.claim}`: {step.note}")
+    elif step.relation == "approx":
+        verdict = check_approx(step, domain, timeout, sampling)
     elif prob.is_probabilistic(step.lhs, step.rhs):
         verdict = check_prob_step(step.lhs, step.rhs, step.relation, wrt=step.wrt or None,
                                   certificate=step.certificate, timeout=timeout, hint=step.hint,
@@ -207,6 +220,20 @@ def check_step(step: Step, derivation: Derivation, cache: VerdictCache | None = 
     if key:
         cache.put(key, verdict)
     return verdict, False
+
+
+def check_approx(step: Step, domain: dict, timeout: float | None, sampling: Sampling) -> Verdict:
+    """`lhs ≈ rhs` is reported, never refuted: checked as an identity, and where the identity is
+    refuted the verdict is `unknown` with how far apart the sides are at the counterexample."""
+    if prob.is_probabilistic(step.lhs, step.rhs):
+        exact = check_prob_step(step.lhs, step.rhs, "eq", timeout=timeout, hint=step.hint, sampling=sampling)
+    else:
+        exact = check(step.lhs, step.rhs, "eq", domain=domain, timeout=timeout, hint=step.hint,
+                      sampling=sampling)
+    if exact.status is not Status.REFUTED:
+        return exact
+    return Verdict(Status.UNKNOWN, "approx", "≈ is reported, not judged: the sides are not equal "
+                   f"({exact.detail})", counterexample=exact.counterexample, seconds=exact.seconds)
 
 
 def diagnose_step(step: Step, derivation: Derivation, verdict: Verdict, timeout: float | None,
@@ -244,7 +271,7 @@ def cached_step(step: Step, derivation: Derivation, cache: VerdictCache,
 
 
 def _step_result(step: Step, verdict: Verdict, cached: bool) -> StepResult:
-    rhs = step.claim if step.kind == "experiment" else str(step.rhs)
+    rhs = step.claim if step.kind in ("experiment", "unreadable") else str(step.rhs)
     lhs = str(step.lhs) if step.lhs is not None else ""
     return StepResult(step.index, step.line, step.relation, step.kind, step.expect,
                       step.correction_of, step.note, lhs, rhs, verdict, cached)
@@ -275,7 +302,8 @@ def check_derivation(path: Path, derivation: Derivation, cache: VerdictCache | N
         results.append(result)
         if on_step:
             on_step(derivation.id, result)
-    return DerivationResult(derivation.id, derivation.title, derivation.source, str(path), tuple(results))
+    return DerivationResult(derivation.id, derivation.title, derivation.source, str(path), tuple(results),
+                            derivation.notes)
 
 
 _worker_modules: dict[str, list[Derivation]] = {}
@@ -357,7 +385,7 @@ def run(paths: Sequence[str | Path], *, jobs: int = 1, keyword: str | None = Non
                 if on_step:
                     on_step(derivation.id, result)
             result = DerivationResult(derivation.id, derivation.title, derivation.source, str(path),
-                                      tuple(steps))
+                                      tuple(steps), derivation.notes)
             results.append(result)
             if on_derivation:
                 on_derivation(result)
