@@ -1,4 +1,4 @@
-"""The `deriv` command line: verify, check, annotate, plot, mutate."""
+"""The `deriv` command line: verify, check, annotate, plot, extract, mutate."""
 from __future__ import annotations
 
 import argparse
@@ -23,6 +23,14 @@ digits (numeric), or refuted with a counterexample confirmed at high precision (
 unknown means no decision within the time budget; error means the step could not be built or
 evaluated. A run passes when every step is proved or numeric, except steps the derivation
 marks as expected refutations (real mistakes of the document), which must be refuted.
+
+DOCUMENTS: in a Markdown (.md, .txt) or LaTeX (.tex) file, every display-math block ($$ ... $$,
+\[ ... \], equation/align/gather environments) is a chain: `A &= B \\ &= C \\ &\le D` gives
+the steps A = B, B = C, C <= D, each at the line of its right-hand side; `\lim_{x \to a} g = v`
+is a limit; `\approx` is reported, never refuted. What the symbols mean comes from YAML front
+matter under `deriv:` or a sidecar DOC.deriv.yaml (symbols, domain, define, params, discrete,
+integrals, skip, claims). A line that cannot be read is an error step quoting the LaTeX.
+`deriv extract DOC` writes the equivalent derivation module.
 
 Exit status: 0 the run passes, 1 it does not, 2 usage error or a module that could not be loaded.
 """
@@ -55,7 +63,7 @@ def add_run_options(parser: argparse.ArgumentParser) -> None:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from . import annotate, mutate, plot
+    from . import annotate, extract, mutate, plot
 
     parser = argparse.ArgumentParser(prog="deriv", description="deriv: a derivation verifier.")
     parser.add_argument("--version", action="version", version=f"deriv {__version__}")
@@ -63,8 +71,10 @@ def build_parser() -> argparse.ArgumentParser:
     verify = commands.add_parser("verify", help="check derivations and report every step",
                                  description=VERIFY_HELP, formatter_class=argparse.RawDescriptionHelpFormatter)
     verify.add_argument("paths", nargs="*", metavar="PATH",
-                        help="derivation modules (.py) or folders of them; default: the bundled "
-                             "derivations of CATSMILE-1019. Loading a module runs its code.")
+                        help="derivation modules (.py), folders of them, or documents (.md, .txt, "
+                             ".tex: every display-math chain is checked, see DOCUMENTS below); "
+                             "default: the bundled derivations of CATSMILE-1019. Loading a module "
+                             "runs its code; a document is only read.")
     verify.add_argument("--json", metavar="FILE", help="also write the results as JSON to FILE")
     add_run_options(verify)
     verify.add_argument("--verbose", "-v", action="store_true", help="show each step's expressions and full details")
@@ -78,6 +88,9 @@ def build_parser() -> argparse.ArgumentParser:
     add_check_arguments(commands.add_parser(
         "check", help="check one claim given on the command line: deriv check 'LHS' 'RHS'",
         description=CHECK_HELP, formatter_class=argparse.RawDescriptionHelpFormatter))
+    extract.add_arguments(commands.add_parser(
+        "extract", help="write the derivation module a Markdown/LaTeX document parses into",
+        description=extract.HELP, formatter_class=argparse.RawDescriptionHelpFormatter))
     mutate.add_arguments(commands.add_parser(
         "mutate", help="mutation testing: every accepted step's mutants must be refuted",
         description=mutate.HELP, formatter_class=argparse.RawDescriptionHelpFormatter))
@@ -97,6 +110,9 @@ def main(argv: list[str] | None = None) -> int:
         return plot.main(args)
     if args.command == "check":
         return check_command(args)
+    if args.command == "extract":
+        from . import extract
+        return extract.main(args)
     if args.command == "mutate":
         from . import mutate
         return mutate.main(args)
