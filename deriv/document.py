@@ -243,7 +243,9 @@ def _matching_brace(text: str, opening: int) -> int:
 
 # -- declarations ----------------------------------------------------------------------------
 
-DECLARATION_KEYS = ("symbols", "domain", "define", "params", "discrete", "integrals", "skip", "claims")
+DECLARATION_KEYS = ("symbols", "domain", "define", "params", "discrete", "integrals", "skip", "claims",
+                    "sections")
+SECTION_KEYS = ("symbols", "domain", "define", "params", "discrete", "integrals")
 ASSUMPTIONS = ("real", "positive", "negative", "nonnegative", "nonpositive", "integer", "complex")
 
 
@@ -259,6 +261,8 @@ class Declarations:
         integrals: {x: [0, 1]}                 # limits of integrals written without them
         skip: {55: "argmax is not an expression"}   # lines not to check, with the reason
         claims: [{line: 82, latex: "\\\\lim_{m \\\\to 0} g(m) = 0"}]  # claims made in prose
+        sections:                              # other meanings in part of the document:
+          - {lines: [85, 110], discrete: {x: 3}}   # blocks starting in lines 85-110
     """
 
     source: str = ""
@@ -270,6 +274,11 @@ class Declarations:
     integrals: dict[str, tuple] = field(default_factory=dict)
     skip: dict[int, str] = field(default_factory=dict)
     claims: list[tuple[int, str]] = field(default_factory=list)
+    sections: list[tuple[int, int, "Declarations"]] = field(default_factory=list)
+
+    def at(self, line: int) -> "Declarations":
+        """The declarations in force for a block starting at `line`."""
+        return next((d for first, last, d in self.sections if first <= line <= last), self)
 
     @property
     def e_is_symbol(self) -> bool:
@@ -365,6 +374,20 @@ def _declarations(data: dict, source: str) -> Declarations:
         decl.functions[name] = sp.Lambda(tuple(arguments), value)
     for line, reason in (data.get("skip") or {}).items():
         decl.skip[int(line)] = str(reason)
+    for section in data.get("sections") or ():
+        if not (isinstance(section, dict) and isinstance(section.get("lines"), list)
+                and len(section["lines"]) == 2):
+            raise ValueError(f"sections: each section needs `lines: [first, last]`, got {section!r}")
+        unknown = sorted(set(section) - set(SECTION_KEYS) - {"lines"})
+        if unknown:
+            raise ValueError(f"sections: unknown key(s) {', '.join(unknown)} (known: {', '.join(SECTION_KEYS)})")
+        merged = {k: data.get(k) for k in SECTION_KEYS}
+        for key in SECTION_KEYS:
+            if key in section:
+                value = section[key]
+                merged[key] = {**(merged[key] or {}), **value} if isinstance(value, dict) else value
+        first, last = map(int, section["lines"])
+        decl.sections.append((first, last, _declarations(merged, source)))
     for claim in data.get("claims") or ():
         if not (isinstance(claim, dict) and {"line", "latex"} <= set(claim)):
             raise ValueError(f"claims: each claim needs `line` and `latex`, got {claim!r}")
@@ -436,30 +459,39 @@ def read(path: str | Path) -> Reading:
     if matter_lines:  # blank the front matter, keeping line numbers
         end = text.index("\n", sum(len(line) + 1 for line in text.split("\n")[:matter_lines - 1]))
         document = Piece(re.sub(r"[^\n]", " ", text[:end]) + text[end:], document.lines)
-    context = latex.Context(symbols=dict(declarations.symbols), functions=dict(declarations.functions),
-                            integral_limits=dict(declarations.integrals),
-                            discrete=dict(declarations.discrete), e_is_symbol=declarations.e_is_symbol)
+    contexts: dict[int, Any] = {}
+
+    def context_at(line: int):
+        """The parsing context of the declarations in force at `line` (one per section)."""
+        decl = declarations.at(line)
+        if id(decl) not in contexts:
+            contexts[id(decl)] = (decl, latex.Context(
+                symbols=dict(decl.symbols), functions=dict(decl.functions),
+                integral_limits=dict(decl.integrals), discrete=dict(decl.discrete),
+                e_is_symbol=decl.e_is_symbol))
+        return contexts[id(decl)]
+
     reading = Reading(path, declarations=declarations)
     before = len(model._created)
     try:
         for block in display_blocks(document):
             reading.blocks += 1
-            _chain(reading, context, f"{path.stem}/L{block.start}",
+            _chain(reading, *context_at(block.start), f"{path.stem}/L{block.start}",
                    f"display math, lines {block.start}-{block.end}", split_rows(block.body))
         for line, text_of_claim in declarations.claims:
-            _chain(reading, context, f"{path.stem}/claim-L{line}", f"claim of line {line} (declared)",
+            _chain(reading, *context_at(line), f"{path.stem}/claim-L{line}", f"claim of line {line} (declared)",
                    split_rows(piece_of(text_of_claim.replace("\n", " "), line)))
     finally:
         del model._created[before:]
-    reading.undeclared = sorted(context.undeclared)
+    reading.undeclared = sorted({name for _, context in contexts.values() for name in context.undeclared})
     for position, derivation in enumerate(reading.derivations):
         derivation.position = position
     return reading
 
 
-def _chain(reading: Reading, context, id: str, title: str, rows: list[Piece]) -> None:
+def _chain(reading: Reading, declarations: Declarations, context, id: str, title: str,
+           rows: list[Piece]) -> None:
     """One block's rows as one derivation (kept when it has a step)."""
-    declarations = reading.declarations
     symbols = context.symbols
     derivation = Derivation(id, title, source=reading.path.name,
                             domain={symbols.setdefault(name, sp.Symbol(name, real=True)): interval

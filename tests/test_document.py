@@ -90,3 +90,122 @@ def test_bad_declarations_are_clear_errors(tmp_path, yaml_text, message):
     with pytest.raises(DocumentError, match="post.deriv.yaml") as caught:
         read_declarations(doc, doc.read_text())
     assert message in str(caught.value)
+
+
+# -- whole documents through the command line -------------------------------------------------
+
+def _deriv(*args, cwd, cache):
+    import os
+    import subprocess
+    import sys
+    return subprocess.run([sys.executable, "-m", "deriv", *args], cwd=cwd, capture_output=True, text=True,
+                          timeout=900, env={**os.environ, "COLUMNS": "160", "DERIV_CACHE_DIR": str(cache)})
+
+
+def _by_line(report):
+    return {(s["line"], s["relation"]): s for d in report["derivations"] for s in d["steps"]}
+
+
+@pytest.fixture(scope="module")
+def notes_report(tmp_path_factory):
+    """`deriv verify notes.md --json`, run once for the tests below."""
+    folder = tmp_path_factory.mktemp("notes")
+    out = folder / "notes.json"
+    run = _deriv("verify", str(FIXTURES / "notes.md"), "--json", str(out), "-j", "2",
+                 cwd=folder, cache=folder / "cache")
+    return run, json.loads(out.read_text())
+
+
+def test_document_steps_have_the_lines_of_their_right_hand_sides(notes_report):
+    _, report = notes_report
+    assert sorted(_by_line(report)) == [
+        (16, "eq"), (17, "eq"), (18, "le"), (24, "eq"), (29, "eq"), (32, "eq"), (36, "eq"), (38, "limit"),
+        (42, "eq"), (46, "ge"), (48, "approx"), (54, "eq"), (55, "unreadable"), (57, "eq")]
+
+
+def test_document_true_steps_hold_and_false_ones_are_refuted_with_certificates(notes_report):
+    run, report = notes_report
+    steps = _by_line(report)
+    for key in [(16, "eq"), (17, "eq"), (18, "le"), (29, "eq"), (32, "eq"), (36, "eq"), (38, "limit"),
+                (54, "eq"), (57, "eq")]:
+        assert steps[key]["status"] in ("proved", "numeric"), (key, steps[key]["detail"])
+    for key in [(24, "eq"), (42, "eq"), (46, "ge")]:
+        step = steps[key]
+        assert step["status"] == "refuted", (key, step["detail"])
+        assert step["counterexample"] and step["certificate"]["certified"], key
+    assert run.returncode == 1, run.stdout[-2000:]
+
+
+def test_near_miss_in_a_tiny_domain_is_refuted_at_high_precision(notes_report):
+    # sqrt(1+u) = 1 + u/2 - u^2/8 for u in (1e-9, 1e-7): off by ~u^3/16 < 1e-22, invisible in float64
+    _, report = notes_report
+    step = _by_line(report)[(42, "eq")]
+    assert step["status"] == "refuted"
+    assert 1e-9 <= step["counterexample"]["u"] <= 1e-7
+
+
+def test_unreadable_line_is_an_error_quoting_the_latex_and_the_chain_goes_on(notes_report):
+    _, report = notes_report
+    steps = _by_line(report)
+    bad = steps[(55, "unreadable")]
+    assert bad["status"] == "error" and "\\weird{x}" in bad["detail"]
+    assert steps[(57, "eq")]["lhs"].replace(" ", "") in ("x**2-1", "x*x-1")
+
+
+def test_approximation_is_reported_not_refuted(notes_report):
+    _, report = notes_report
+    step = _by_line(report)[(48, "approx")]
+    assert step["status"] != "refuted" and step["met"]
+
+
+def test_document_notes_say_how_it_was_read(notes_report):
+    run, report = notes_report
+    notes = report["derivations"][0]["notes"]
+    assert any("front matter" in n for n in notes)
+    assert "1 skipped" in notes[0]
+    assert "read from notes.md" in run.stdout
+
+
+def test_sidecar_declarations_and_skipped_lines(tmp_path):
+    out = tmp_path / "sidecar.json"
+    run = _deriv("verify", str(FIXTURES / "sidecar.md"), "--json", str(out), cwd=tmp_path, cache=tmp_path / "c")
+    report = json.loads(out.read_text())
+    steps = _by_line(report)
+    assert steps[(5, "eq")]["status"] == "proved"
+    assert steps[(7, "ge")]["status"] in ("proved", "numeric")
+    assert steps[(9, "le")]["status"] == "refuted"
+    assert (11, "eq") not in steps  # skipped, with the reason, in the notes
+    assert "sidecar.deriv.yaml" in " ".join(report["derivations"][0]["notes"])
+    assert run.returncode == 1
+
+
+def test_undeclared_symbols_are_said_once(tmp_path):
+    out = tmp_path / "u.json"
+    run = _deriv("verify", str(FIXTURES / "undeclared.md"), "--json", str(out), cwd=tmp_path, cache=tmp_path / "c")
+    assert run.returncode == 0, run.stdout[-2000:]
+    assert "undeclared symbol(s) p, q" in run.stdout
+    assert run.stdout.count("undeclared symbol") == 1
+
+
+def test_extracted_module_gives_the_same_verdicts(notes_report, tmp_path):
+    _, report = notes_report
+    module = tmp_path / "notes_extracted.py"
+    made = _deriv("extract", str(FIXTURES / "notes.md"), "-o", str(module), cwd=tmp_path, cache=tmp_path / "c")
+    assert made.returncode == 0, made.stderr
+    assert "# 55:" in module.read_text()
+    out = tmp_path / "x.json"
+    _deriv("verify", str(module), "--json", str(out), "-j", "2", cwd=tmp_path, cache=tmp_path / "c")
+    again = json.loads(out.read_text())
+    verdicts = {k: s["status"] for k, s in _by_line(report).items()}
+    assert {k: s["status"] for k, s in _by_line(again).items()} == verdicts
+
+
+def test_sections_override_declarations_for_their_lines(tmp_path):
+    doc = tmp_path / "post.md"
+    doc.write_text("$$ x = x $$\n")
+    (tmp_path / "post.deriv.yaml").write_text(
+        "deriv:\n  symbols: {x: real}\n  domain: {x: [0, 1]}\n"
+        "  sections:\n    - {lines: [10, 20], discrete: {x: 3}, domain: {y: [1, 2]}}\n")
+    decl = read_declarations(doc, doc.read_text())
+    assert decl.at(5) is decl and decl.at(15).discrete == {"x": 3}
+    assert decl.at(15).domain == {"x": (0.0, 1.0), "y": (1.0, 2.0)}
