@@ -10,7 +10,9 @@ symbols (`=`, `\\le`, `\\ge`, `<`, `>`, `\\approx` and their spellings):
       &\\le D
 
 A row that starts with a relation goes on from the previous expression; a row with its own
-left side starts a new chain. `\\lim_{x \\to a} g = v` is a limit step. A step's line is the
+left side starts a new chain. `\\lim_{x \\to a} g = v` is a limit step. An undeclared `c` (`C`,
+`const`) added to a side is the document's "= c + …": the step is deriv's `const` (equal up to a
+term constant in the declared `params`, or in the model tables for a step over distributions). A step's line is the
 document line where its right-hand side begins. An expression that cannot be read becomes an
 `error` step quoting the LaTeX and the parser's complaint; the chain goes on from the next
 expression that can be read. Blocks and rows without a relation are skipped and counted.
@@ -162,7 +164,7 @@ def _strip_environment(body: Piece) -> Piece:
 
 # -- rows and relations ----------------------------------------------------------------------
 
-_TOKEN = re.compile(r"\\[a-zA-Z]+\*?|\\.|[{}&<>=]|\n|[^\\{}&<>=\n]+")
+_TOKEN = re.compile(r"\\[a-zA-Z]+\*?|\\.|[{}&<>=()]|\n|[^\\{}&<>=()\n]+")
 
 
 def _tokens(text: str) -> Iterator[tuple[int, str]]:
@@ -203,14 +205,16 @@ def split_relations(row: Piece) -> list[Part]:
         text = text.replace(command, " " * len(command))
     text = _blank_arguments(text, DROPPED_WITH_ARGUMENT)
     row = Piece(text.replace("&", " "), row.lines)
-    parts, depth, start, relation, spelling = [], 0, 0, None, None
+    parts, depth, parens, start, relation, spelling = [], 0, 0, 0, None, None
     tokens = list(_tokens(row.text))
     for position, (index, token) in enumerate(tokens):
         if token == "{" or token.startswith(r"\begin") or token == r"\left":
             depth += 1
         elif token == "}" or token.startswith(r"\end") or token == r"\right":
             depth -= 1
-        elif depth == 0 and (token in RELATIONS or token in UNCHECKED):
+        elif token in "()":  # q(y=x|x): not a relation of the row (unbalanced ")" are ignored)
+            parens = parens + 1 if token == "(" else max(0, parens - 1)
+        elif depth == 0 and parens == 0 and (token in RELATIONS or token in UNCHECKED):
             if token == "=" and position + 1 < len(tokens) and tokens[position + 1][1] == "=":
                 continue
             parts.append(Part(relation, spelling, row.cut(start, index)))
@@ -483,7 +487,8 @@ def read(path: str | Path) -> Reading:
                    split_rows(piece_of(text_of_claim.replace("\n", " "), line)))
     finally:
         del model._created[before:]
-    reading.undeclared = sorted({name for _, context in contexts.values() for name in context.undeclared})
+    reading.undeclared = sorted({name for _, context in contexts.values() for name in context.undeclared
+                                 if name not in CONSTANT_NAMES})
     for position, derivation in enumerate(reading.derivations):
         derivation.position = position
     return reading
@@ -542,12 +547,46 @@ def _read_into(reading: Reading, context, derivation: Derivation, relation: str 
         derivation.start(line, value)
         return
     previous = derivation.current
+    constant = _additive_constant(previous, context) or _additive_constant(value, context)
+    if constant is not None and relation == "eq":
+        _constant_step(derivation, line, text, previous, value, constant)
+        derivation.current = value  # the chain goes on from what the document wrote
+        return
     if relation == "eq" and isinstance(previous, sp.Limit):
         inner, var, point, direction = previous.args
         derivation.start(derivation.start_line, inner)
         derivation.limit(line, var, point, value, direction=_direction(str(direction)))
     else:
         getattr(derivation, relation)(line, value)
+
+
+CONSTANT_NAMES = ("c", "C", "const")
+
+
+def _additive_constant(expr, context) -> sp.Symbol | None:
+    """The document's "c + …": an undeclared symbol c (C, const) that is a term of a sum."""
+    terms = sp.Add.make_args(expr) if isinstance(expr, sp.Expr) else ()
+    for term in terms:
+        symbol = -term if term.could_extract_minus_sign() else term
+        if isinstance(symbol, sp.Symbol) and symbol.name in CONSTANT_NAMES \
+                and symbol.name in context.undeclared:
+            return symbol
+    return None
+
+
+def _constant_step(derivation: Derivation, line: int, text: str, previous, value, constant) -> None:
+    """`previous = c + value'`: equal up to a term constant in the parameters (deriv's const step).
+    The constants of both sides are dropped; an identity step over distributions is constant in
+    the model tables, any other needs `params` declared."""
+    from . import prob
+
+    lhs, rhs = previous.subs(constant, 0), value.subs(constant, 0)
+    if not derivation.params and not prob.is_probabilistic(lhs, rhs):
+        derivation.unreadable(line, text, f"`{constant} + …` means equal up to a constant in the model "
+                                          "parameters: declare them under `deriv: params`")
+        return
+    derivation.start(derivation.start_line, lhs)
+    derivation.const(line, rhs)
 
 
 def _direction(sympy_direction: str) -> str:

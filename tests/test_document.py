@@ -209,3 +209,24 @@ def test_sections_override_declarations_for_their_lines(tmp_path):
     decl = read_declarations(doc, doc.read_text())
     assert decl.at(5) is decl and decl.at(15).discrete == {"x": 3}
     assert decl.at(15).domain == {"x": (0.0, 1.0), "y": (1.0, 2.0)}
+
+
+def test_equals_inside_parentheses_is_not_a_relation():
+    parts = split_relations(piece_of("c + E_{p(x)}[ \\log q(y=x|x)] = d"))
+    assert [p.relation for p in parts] == [None, "eq"]
+
+
+def test_c_plus_is_a_step_up_to_a_constant_in_the_parameters(tmp_path):
+    out = tmp_path / "c.json"
+    run = _deriv("verify", str(FIXTURES / "constant.md"), "--json", str(out), cwd=tmp_path, cache=tmp_path / "c")
+    steps = _by_line(json.loads(out.read_text()))
+    assert steps[(8, "const")]["status"] == "proved" and steps[(9, "const")]["status"] == "proved"
+    assert steps[(13, "const")]["status"] == "refuted"
+    assert run.returncode == 1
+
+
+def test_c_plus_without_parameters_is_an_error_saying_what_to_declare(tmp_path):
+    doc = tmp_path / "post.md"
+    doc.write_text("$$ (m - x)^2 = c + m^2 - 2 m x $$\n")
+    (step,) = read(doc).derivations[0].steps
+    assert step.kind == "unreadable" and "params" in step.note
