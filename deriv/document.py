@@ -494,6 +494,10 @@ def read(path: str | Path) -> Reading:
     return reading
 
 
+# a row's left side that only names something: `L(m)`, `L_3`, `Z_{e,w}(x)`, `q(x)`, `\\mathcal{L}`
+_NAME = re.compile(r"(\\mathcal\{)?([A-Za-z])\}?(_\{?([A-Za-z0-9,]+)\}?)?(\([A-Za-z0-9_,|{}\s]*\))?")
+
+
 def _chain(reading: Reading, declarations: Declarations, context, id: str, title: str,
            rows: list[Piece]) -> None:
     """One block's rows as one derivation (kept when it has a step)."""
@@ -503,6 +507,7 @@ def _chain(reading: Reading, declarations: Declarations, context, id: str, title
                                     for name, interval in declarations.domain.items()},
                             params=[symbols.setdefault(name, sp.Symbol(name, real=True))
                                     for name in declarations.params])
+    chain = _ChainReader(reading, context, derivation)
     for row in rows:
         reading.rows += 1
         parts = split_relations(row)
@@ -510,54 +515,98 @@ def _chain(reading: Reading, declarations: Declarations, context, id: str, title
             if parts[0].expr.text.strip():
                 reading.skipped.append((parts[0].expr.line_at(0), "no relation"))
             continue
-        head = parts[0].expr
+        head, rest = parts[0].expr, parts[1:]
         if head.text.strip():  # a row with its own left side starts a new chain
-            _read_into(reading, context, derivation, None, head)
-        for part in parts[1:]:
-            _read_into(reading, context, derivation, part.relation, part.expr, part.spelling)
+            if rest[0].relation == "eq" and chain.defines(head, rest[0].expr):
+                rest = rest[1:]
+            else:
+                chain.read(None, head)
+        for part in rest:
+            chain.read(part.relation, part.expr, part.spelling)
     if derivation.steps:
         reading.derivations.append(derivation)
         reading.steps += sum(1 for s in derivation.steps if s.kind != "unreadable")
         reading.unreadable += sum(1 for s in derivation.steps if s.kind == "unreadable")
 
 
-def _read_into(reading: Reading, context, derivation: Derivation, relation: str | None,
-               expr: Piece, spelling: str | None = None) -> None:
-    """Parse one expression of a row and add the step from the previous one (if any)."""
-    from . import latex
+class _ChainReader:
+    """Reads one block's expressions into its derivation, step by step."""
 
-    line, text = expr.line_at(0), " ".join(expr.text.split())
-    if line in reading.declarations.skip:
-        reading.skipped.append((line, reading.declarations.skip[line]))
-        derivation.current = None
-        return
-    if relation == "unchecked":
-        reading.skipped.append((line, f"relation {spelling} is not checked"))
-        derivation.current = None
-        return
-    if not text:
-        derivation.unreadable(line, spelling or "", "nothing after the relation")
-        return
-    try:
-        value = latex.parse(text, context)
-    except latex.LatexError as exc:
-        derivation.unreadable(line, text, str(exc))
-        return
-    if relation is None or derivation.current is None:
-        derivation.start(line, value)
-        return
-    previous = derivation.current
-    constant = _additive_constant(previous, context) or _additive_constant(value, context)
-    if constant is not None and relation == "eq":
-        _constant_step(derivation, line, text, previous, value, constant)
-        derivation.current = value  # the chain goes on from what the document wrote
-        return
-    if relation == "eq" and isinstance(previous, sp.Limit):
-        inner, var, point, direction = previous.args
-        derivation.start(derivation.start_line, inner)
-        derivation.limit(line, var, point, value, direction=_direction(str(direction)))
-    else:
-        getattr(derivation, relation)(line, value)
+    def __init__(self, reading: Reading, context, derivation: Derivation):
+        self.reading, self.context, self.derivation = reading, context, derivation
+        self.definitions: dict = {}  # names defined in this block -> their values
+
+    def parse(self, expr: Piece):
+        """(line, text, value); value None after recording the text as unreadable."""
+        from . import latex
+
+        line, text = expr.line_at(0), " ".join(expr.text.split())
+        try:
+            return line, text, latex.parse(text, self.context).xreplace(self.definitions)
+        except latex.LatexError as exc:
+            self.derivation.unreadable(line, text, str(exc))
+            return line, text, None
+
+    def defines(self, head: Piece, value: Piece) -> bool:
+        """`L(m) = …`, `L_3 = …`, `q(x) = …` with the name undeclared: a definition, not a claim.
+        No step; the name stands for its value in the rest of the block, and the chain goes on
+        from the value."""
+        text = " ".join(head.text.split())
+        found = _NAME.fullmatch(text.replace(" ", ""))
+        if not found:
+            return False
+        name = found.group(2) + (f"_{found.group(4).replace(',', '')}" if found.group(4) else "")
+        if name in self.context.symbols or name in self.context.functions:
+            return False
+        line = head.line_at(0)
+        if line in self.reading.declarations.skip or value.line_at(0) in self.reading.declarations.skip:
+            return False
+        _, _, defined = self.parse(head)
+        if defined is None:  # recorded as unreadable; the chain starts at the value
+            self.read(None, value)
+            return True
+        value_line, _, meaning = self.parse(value)
+        if meaning is None:
+            return True
+        if isinstance(defined, (sp.Symbol, sp.core.function.AppliedUndef)):
+            self.definitions[defined] = meaning
+        self.reading.skipped.append((line, f"definition of {text}"))
+        self.derivation.start(value_line, meaning)
+        return True
+
+    def read(self, relation: str | None, expr: Piece, spelling: str | None = None) -> None:
+        """Parse one expression of a row and add the step from the previous one (if any)."""
+        derivation, reading = self.derivation, self.reading
+        line = expr.line_at(0)
+        if line in reading.declarations.skip:
+            reading.skipped.append((line, reading.declarations.skip[line]))
+            derivation.current = None
+            return
+        if relation == "unchecked":
+            reading.skipped.append((line, f"relation {spelling} is not checked"))
+            derivation.current = None
+            return
+        if not expr.text.strip():
+            derivation.unreadable(line, spelling or "", "nothing after the relation")
+            return
+        line, text, value = self.parse(expr)
+        if value is None:
+            return
+        if relation is None or derivation.current is None:
+            derivation.start(line, value)
+            return
+        previous = derivation.current
+        constant = _additive_constant(previous, self.context) or _additive_constant(value, self.context)
+        if constant is not None and relation == "eq":
+            _constant_step(derivation, line, text, previous, value, constant)
+            derivation.current = value  # the chain goes on from what the document wrote
+            return
+        if relation == "eq" and isinstance(previous, sp.Limit):
+            inner, var, point, direction = previous.args
+            derivation.start(derivation.start_line, inner)
+            derivation.limit(line, var, point, value, direction=_direction(str(direction)))
+        else:
+            getattr(derivation, relation)(line, value)
 
 
 CONSTANT_NAMES = ("c", "C", "const")

@@ -230,3 +230,14 @@ def test_c_plus_without_parameters_is_an_error_saying_what_to_declare(tmp_path):
     doc.write_text("$$ (m - x)^2 = c + m^2 - 2 m x $$\n")
     (step,) = read(doc).derivations[0].steps
     assert step.kind == "unreadable" and "params" in step.note
+
+
+def test_a_row_naming_an_undeclared_quantity_is_a_definition_not_a_claim(tmp_path):
+    doc = tmp_path / "post.md"
+    doc.write_text("$$\n\\begin{align}\nL_3 &= (m - 1)^2 \\\\\n&= m^2 - 2m + 1 \\\\\n"
+                   "L_3 + 1 &= m^2 - 2m + 2\n\\end{align}\n$$\n")
+    reading = read(doc)
+    steps = reading.derivations[0].steps
+    assert [(s.line, s.relation) for s in steps] == [(4, "eq"), (5, "eq")]
+    assert steps[1].lhs == (document.sp.Symbol("m", real=True) - 1) ** 2 + 1  # L_3 stands for its value
+    assert (3, "definition of L_3") in reading.skipped
