@@ -23,6 +23,7 @@ LaTeX goes through `deriv.latex`, declarations through sympy's parser without `e
 """
 from __future__ import annotations
 
+import bisect
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -247,9 +248,9 @@ def _matching_brace(text: str, opening: int) -> int:
 
 # -- declarations ----------------------------------------------------------------------------
 
-DECLARATION_KEYS = ("symbols", "domain", "define", "params", "discrete", "integrals", "skip", "claims",
-                    "sections")
-SECTION_KEYS = ("symbols", "domain", "define", "params", "discrete", "integrals")
+DECLARATION_KEYS = ("symbols", "domain", "define", "params", "discrete", "data", "integrals", "skip",
+                    "claims", "sections")
+SECTION_KEYS = ("symbols", "domain", "define", "params", "discrete", "data", "integrals")
 ASSUMPTIONS = ("real", "positive", "negative", "nonnegative", "nonpositive", "integer", "complex")
 
 
@@ -262,6 +263,7 @@ class Declarations:
         define: {"s(x)": "1/(1 + exp(-x))"}    # functions and constants, as expressions
         params: [m]                            # model parameters, for "= c + …" steps
         discrete: {x: 3, z: 2}                 # finite discrete variables and support sizes
+        data: [p_emp]                          # tables that are data (`*_data` always are)
         integrals: {x: [0, 1]}                 # limits of integrals written without them
         skip: {55: "argmax is not an expression"}   # lines not to check, with the reason
         claims: [{line: 82, latex: "\\\\lim_{m \\\\to 0} g(m) = 0"}]  # claims made in prose
@@ -275,6 +277,7 @@ class Declarations:
     functions: dict[str, sp.Lambda] = field(default_factory=dict)
     params: tuple[str, ...] = ()
     discrete: dict[str, int] = field(default_factory=dict)
+    data: tuple[str, ...] = ()
     integrals: dict[str, tuple] = field(default_factory=dict)
     skip: dict[int, str] = field(default_factory=dict)
     claims: list[tuple[int, str]] = field(default_factory=list)
@@ -368,6 +371,7 @@ def _declarations(data: dict, source: str) -> Declarations:
             raise ValueError(f"integrals: limits of {name} must be [a, b], got {interval!r}")
         decl.integrals[str(name)] = tuple(parse(str(v), decl.symbols) for v in interval)
     decl.params = tuple(str(p) for p in (data.get("params") or ()))
+    decl.data = tuple(str(p) for p in (data.get("data") or ()))
     for head, body in (data.get("define") or {}).items():
         name, args = _signature(str(head))
         arguments = [decl.symbols.setdefault(a, sp.Symbol(a, real=True)) for a in args]
@@ -434,6 +438,12 @@ class Reading:
     unreadable: int = 0
     skipped: list[tuple[int, str]] = field(default_factory=list)  # (line, why)
     undeclared: list[str] = field(default_factory=list)
+    headings: list[int] = field(default_factory=list)  # lines of the document's section headings
+    definitions: dict[int, dict] = field(default_factory=dict)  # per heading section: name -> value
+
+    def definitions_at(self, line: int) -> dict:
+        """The names defined so far in the section (between two headings) holding `line`."""
+        return self.definitions.setdefault(bisect.bisect_right(self.headings, line), {})
 
     def notes(self) -> list[str]:
         """What the report says once for the document."""
@@ -472,10 +482,10 @@ def read(path: str | Path) -> Reading:
             contexts[id(decl)] = (decl, latex.Context(
                 symbols=dict(decl.symbols), functions=dict(decl.functions),
                 integral_limits=dict(decl.integrals), discrete=dict(decl.discrete),
-                e_is_symbol=decl.e_is_symbol))
+                data=set(decl.data), e_is_symbol=decl.e_is_symbol))
         return contexts[id(decl)]
 
-    reading = Reading(path, declarations=declarations)
+    reading = Reading(path, declarations=declarations, headings=_headings(text))
     before = len(model._created)
     try:
         for block in display_blocks(document):
@@ -498,6 +508,14 @@ def read(path: str | Path) -> Reading:
 _NAME = re.compile(r"(\\mathcal\{)?([A-Za-z])\}?(_\{?([A-Za-z0-9,]+)\}?)?(\([A-Za-z0-9_,|{}\s]*\))?")
 
 
+_HEADING = re.compile(r"^(#{1,6}\s|\\(sub)*section\*?\{|\\chapter\*?\{)")
+
+
+def _headings(text: str) -> list[int]:
+    """The lines of Markdown headings (`## …`) and LaTeX sectioning commands."""
+    return [n for n, line in enumerate(text.split("\n"), start=1) if _HEADING.match(line)]
+
+
 def _chain(reading: Reading, declarations: Declarations, context, id: str, title: str,
            rows: list[Piece]) -> None:
     """One block's rows as one derivation (kept when it has a step)."""
@@ -507,7 +525,8 @@ def _chain(reading: Reading, declarations: Declarations, context, id: str, title
                                     for name, interval in declarations.domain.items()},
                             params=[symbols.setdefault(name, sp.Symbol(name, real=True))
                                     for name in declarations.params])
-    chain = _ChainReader(reading, context, derivation)
+    chain = _ChainReader(reading, context, derivation,
+                         reading.definitions_at(rows[0].line_at(0)) if rows else {})
     for row in rows:
         reading.rows += 1
         parts = split_relations(row)
@@ -532,9 +551,9 @@ def _chain(reading: Reading, declarations: Declarations, context, id: str, title
 class _ChainReader:
     """Reads one block's expressions into its derivation, step by step."""
 
-    def __init__(self, reading: Reading, context, derivation: Derivation):
+    def __init__(self, reading: Reading, context, derivation: Derivation, definitions: dict):
         self.reading, self.context, self.derivation = reading, context, derivation
-        self.definitions: dict = {}  # names defined in this block -> their values
+        self.definitions = definitions  # names defined so far in this section -> their values
 
     def parse(self, expr: Piece):
         """(line, text, value); value None after recording the text as unreadable."""
@@ -549,8 +568,8 @@ class _ChainReader:
 
     def defines(self, head: Piece, value: Piece) -> bool:
         """`L(m) = …`, `L_3 = …`, `q(x) = …` with the name undeclared: a definition, not a claim.
-        No step; the name stands for its value in the rest of the block, and the chain goes on
-        from the value."""
+        No step; the name stands for its value in the rest of its section (up to the next
+        heading), and the chain goes on from the value."""
         text = " ".join(head.text.split())
         found = _NAME.fullmatch(text.replace(" ", ""))
         if not found:
