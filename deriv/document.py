@@ -284,8 +284,9 @@ class Declarations:
     sections: list[tuple[int, int, "Declarations"]] = field(default_factory=list)
 
     def at(self, line: int) -> "Declarations":
-        """The declarations in force for a block starting at `line`."""
-        return next((d for first, last, d in self.sections if first <= line <= last), self)
+        """The declarations in force for a block starting at `line` (the narrowest section)."""
+        holding = [(last - first, d) for first, last, d in self.sections if first <= line <= last]
+        return min(holding, key=lambda pair: pair[0])[1] if holding else self
 
     @property
     def e_is_symbol(self) -> bool:
@@ -527,11 +528,15 @@ def _chain(reading: Reading, declarations: Declarations, context, id: str, title
                                     for name in declarations.params])
     chain = _ChainReader(reading, context, derivation,
                          reading.definitions_at(rows[0].line_at(0)) if rows else {})
-    for row in rows:
-        reading.rows += 1
+    reading.rows += len(rows)
+    rows = _join_continued(rows)
+    for position, row in enumerate(rows):
         parts = split_relations(row)
         if len(parts) == 1:
-            if parts[0].expr.text.strip():
+            following = split_relations(rows[position + 1]) if position + 1 < len(rows) else []
+            if len(following) > 1 and not following[0].expr.text.strip():
+                chain.read(None, parts[0].expr)  # `A \\ &= B`: A heads the chain
+            elif parts[0].expr.text.strip():
                 reading.skipped.append((parts[0].expr.line_at(0), "no relation"))
             continue
         head, rest = parts[0].expr, parts[1:]
@@ -546,6 +551,21 @@ def _chain(reading: Reading, declarations: Declarations, context, id: str, title
         reading.derivations.append(derivation)
         reading.steps += sum(1 for s in derivation.steps if s.kind != "unreadable")
         reading.unreadable += sum(1 for s in derivation.steps if s.kind == "unreadable")
+
+
+def _join_continued(rows: list[Piece]) -> list[Piece]:
+    """A row without a relation that starts with + or − continues the row before it (an
+    expression broken over two rows: `&= c + A \\\\ &- B`)."""
+    joined: list[Piece] = []
+    for row in rows:
+        text = row.text.replace("&", " ").lstrip()
+        if joined and text[:1] in "+-" and len(split_relations(row)) == 1:
+            previous = joined.pop()
+            joined.append(Piece(previous.text + " " + row.text.replace("&", " "),
+                                previous.lines + previous.lines[-1:] + row.lines))
+        else:
+            joined.append(row)
+    return joined
 
 
 class _ChainReader:
@@ -619,6 +639,12 @@ class _ChainReader:
         if constant is not None and relation == "eq":
             _constant_step(derivation, line, text, previous, value, constant)
             derivation.current = value  # the chain goes on from what the document wrote
+            return
+        if constant is not None and relation != "approx":
+            derivation.unreadable(line, text, f"an inequality with the unknown constant {constant} of "
+                                              f"`{constant} + …` cannot be checked (declare {constant} "
+                                              "as a symbol, or skip the line)")
+            derivation.current = value
             return
         if relation == "eq" and isinstance(previous, sp.Limit):
             inner, var, point, direction = previous.args

@@ -7,7 +7,7 @@ import pytest
 import sympy as sp
 
 from deriv import document
-from deriv.document import (Declarations, DocumentError, display_blocks, piece_of, read,
+from deriv.document import (DocumentError, display_blocks, piece_of, read,
                             read_declarations, split_relations, split_rows)
 
 FIXTURES = Path(__file__).parent / "fixtures" / "documents"
@@ -241,3 +241,13 @@ def test_a_row_naming_an_undeclared_quantity_is_a_definition_not_a_claim(tmp_pat
     assert [(s.line, s.relation) for s in steps] == [(4, "eq"), (5, "eq")]
     assert steps[1].lhs == (document.sp.Symbol("m", real=True) - 1) ** 2 + 1  # L_3 stands for its value
     assert (3, "definition of L_3") in reading.skipped
+
+
+def test_rows_continued_by_an_operator_and_a_heading_row(tmp_path):
+    doc = tmp_path / "post.md"
+    doc.write_text("$$\n\\begin{align}\n& (x + 1)^2 - 1\n\\\\ &= x^2 + 2x + 1\n\\\\ &- 1 \\\\\n&= x (x + 2)\n"
+                   "\\end{align}\n$$\n")
+    steps = read(doc).derivations[0].steps
+    assert [(s.line, s.relation) for s in steps] == [(4, "eq"), (6, "eq")]
+    x = document.sp.Symbol("x", real=True)
+    assert steps[0].lhs == (x + 1) ** 2 - 1 and steps[0].rhs == x ** 2 + 2 * x

@@ -415,3 +415,12 @@ def test_data_tables_and_kronecker_delta():
     assert tables["p_data"].data and tables["p_emp"].data and not tables["q"].data
     x, y = sorted(value.free_symbols, key=str)
     assert value.has(prob.delta(y, x))
+
+
+def test_a_following_term_that_depends_on_the_summed_variable_stays_in_the_sum():
+    ctx = Context(discrete={"x": 2, "z": 2})
+    value = parse(r"\sum_{x} p(x) \sum_z q(z|x) \log r(x|z) + \sum_z q(z|x) \log w(z)", ctx)
+    assert isinstance(value, sp.Sum) and not value.free_symbols & {s for s in value.atoms(sp.Symbol)
+                                                                     if s.name in ("x", "z")}
+    two = parse(r"\sum_x p(x) \log q(x) - \sum_x p(x) \log p(x)", ctx)
+    assert isinstance(two, sp.Add) and len(two.args) == 2
