@@ -251,3 +251,15 @@ def test_rows_continued_by_an_operator_and_a_heading_row(tmp_path):
     assert [(s.line, s.relation) for s in steps] == [(4, "eq"), (6, "eq")]
     x = document.sp.Symbol("x", real=True)
     assert steps[0].lhs == (x + 1) ** 2 - 1 and steps[0].rhs == x ** 2 + 2 * x
+
+
+def test_annotate_marks_the_document_from_its_own_report(notes_report, tmp_path):
+    _, report = notes_report
+    saved = tmp_path / "r.json"
+    saved.write_text(json.dumps(report))
+    out = tmp_path / "notes.annotated.md"
+    run = _deriv("annotate", str(FIXTURES / "notes.md"), "--report", str(saved), "-o", str(out),
+                 cwd=tmp_path, cache=tmp_path / "c")
+    assert run.returncode in (0, 1), run.stderr
+    lines = out.read_text().split("\n")
+    assert "✓" in lines[15] and "✗" in lines[23] and "!" in lines[54]  # lines 16, 24, 55
