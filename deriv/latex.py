@@ -1015,7 +1015,11 @@ class _Reader:
         key = f"{name}({over}|{conditions})" if conditions else f"{name}({over})"
         if key not in self.ctx.tables:
             data = name in self.ctx.data or name.endswith("_data")
-            self.ctx.tables[key] = prob.Table(name, over, given=tuple(given), depends_on=param, data=data)
+            # q(z), q(x|z), q(x): one letter for several distributions (the usual abuse of
+            # notation) is several tables; the later ones are named by their variables, q_x_z
+            taken = any(other.startswith(name + "(") for other in self.ctx.tables)
+            unique = "_".join([name, *(str(v) for v in (over, *given))]) if taken else name
+            self.ctx.tables[key] = prob.Table(unique, over, given=tuple(given), depends_on=param, data=data)
         return self.ctx.tables[key]
 
     def bare_table(self, name: str, near) -> sp.Expr:

@@ -424,3 +424,10 @@ def test_a_following_term_that_depends_on_the_summed_variable_stays_in_the_sum()
                                                                      if s.name in ("x", "z")}
     two = parse(r"\sum_x p(x) \log q(x) - \sum_x p(x) \log p(x)", ctx)
     assert isinstance(two, sp.Add) and len(two.args) == 2
+
+
+def test_one_letter_for_several_distributions_makes_distinct_tables():
+    from deriv import prob
+    ctx = Context(discrete={"x": 2, "z": 2})
+    value = parse(r"\sum_z q(z) q(x|z)", ctx)
+    assert sorted(t.name for t in prob.tables_in(value)) == ["q", "q_x_z"]
