@@ -263,3 +263,15 @@ def test_annotate_marks_the_document_from_its_own_report(notes_report, tmp_path)
     assert run.returncode in (0, 1), run.stderr
     lines = out.read_text().split("\n")
     assert "✓" in lines[15] and "✗" in lines[23] and "!" in lines[54]  # lines 16, 24, 55
+
+
+def test_a_document_with_broken_declarations_is_a_load_error_and_the_rest_is_checked(tmp_path):
+    bad = tmp_path / "bad.md"
+    bad.write_text("---\nderiv:\n  symbols: {x: [\n---\n$$ x = x $$\n")
+    out = tmp_path / "r.json"
+    run = _deriv("verify", str(bad), str(FIXTURES / "undeclared.md"), "--json", str(out), cwd=tmp_path,
+                 cache=tmp_path / "c")
+    assert run.returncode == 2
+    report = json.loads(out.read_text())
+    assert "bad.md" in report["load_errors"][0]["message"] and "YAML" in report["load_errors"][0]["message"]
+    assert report["derivations"][0]["steps"][0]["status"] == "proved"
