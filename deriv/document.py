@@ -585,6 +585,9 @@ class _ChainReader:
         except latex.LatexError as exc:
             self.derivation.unreadable(line, text, str(exc))
             return line, text, None
+        except Exception as exc:  # noqa: BLE001 - a parser bug costs this line, not the document
+            self.derivation.unreadable(line, text, f"the LaTeX reader failed: {type(exc).__name__}: {exc}")
+            return line, text, None
 
     def defines(self, head: Piece, value: Piece) -> bool:
         """`L(m) = …`, `L_3 = …`, `q(x) = …` with the name undeclared: a definition, not a claim.

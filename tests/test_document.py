@@ -275,3 +275,20 @@ def test_a_document_with_broken_declarations_is_a_load_error_and_the_rest_is_che
     report = json.loads(out.read_text())
     assert "bad.md" in report["load_errors"][0]["message"] and "YAML" in report["load_errors"][0]["message"]
     assert report["derivations"][0]["steps"][0]["status"] == "proved"
+
+
+def test_a_crash_of_the_latex_reader_costs_one_line_not_the_document(tmp_path, monkeypatch):
+    from deriv import latex
+    real = latex.parse
+
+    def flaky(text, context):
+        if "boom" in text:
+            raise RecursionError("maximum recursion depth exceeded")
+        return real(text, context)
+
+    monkeypatch.setattr(latex, "parse", flaky)
+    doc = tmp_path / "post.md"
+    doc.write_text("$$ boom = 1 $$\n\n$$ (a + 1)^2 = a^2 + 2a + 1 $$\n")
+    steps = [s for d in read(doc).derivations for s in d.steps]
+    assert steps[0].kind == "unreadable" and "RecursionError" in steps[0].note
+    assert steps[-1].relation == "eq" and steps[-1].line == 3
