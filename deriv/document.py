@@ -158,7 +158,8 @@ def _strip_environment(body: Piece) -> Piece:
             return body
         closing = rf"\end{{{found.group(1)}"
         stop = body.text.rfind(closing)
-        if stop < 0 or body.text[stop:].find("}") < 0 or body.text[stop + body.text[stop:].find("}") + 1:].strip():
+        brace = body.text.find("}", stop) if stop >= 0 else -1
+        if brace < 0 or body.text[brace + 1:].strip():  # not closed last: not around the whole block
             return body
         body = body.cut(found.end(), stop)
 
@@ -272,7 +273,7 @@ class Declarations:
     """
 
     source: str = ""
-    symbols: dict[str, sp.Symbol] = field(default_factory=dict)
+    symbols: dict[str, sp.Expr] = field(default_factory=dict)  # declared symbols; defined constants
     domain: dict[str, tuple[float, float]] = field(default_factory=dict)
     functions: dict[str, sp.Lambda] = field(default_factory=dict)
     params: tuple[str, ...] = ()
@@ -380,7 +381,10 @@ def _declarations(data: dict, source: str) -> Declarations:
             value = parse(str(body), decl.symbols)
         except ValueError as exc:
             raise ValueError(f"define {head}: {exc}") from None
-        decl.functions[name] = sp.Lambda(tuple(arguments), value)
+        if arguments:
+            decl.functions[name] = sp.Lambda(tuple(arguments), value)
+        else:  # a named constant: the name reads as its value
+            decl.symbols[name] = value
     for line, reason in (data.get("skip") or {}).items():
         decl.skip[int(line)] = str(reason)
     for section in data.get("sections") or ():

@@ -292,3 +292,10 @@ def test_a_crash_of_the_latex_reader_costs_one_line_not_the_document(tmp_path, m
     steps = [s for d in read(doc).derivations for s in d.steps]
     assert steps[0].kind == "unreadable" and "RecursionError" in steps[0].note
     assert steps[-1].relation == "eq" and steps[-1].line == 3
+
+
+def test_a_defined_constant_reads_as_its_value(tmp_path):
+    doc = tmp_path / "post.md"
+    doc.write_text("---\nderiv:\n  define: {k: \"2\"}\n---\n$$ k x = 2 x $$\n")
+    (step,) = read(doc).derivations[0].steps
+    assert step.lhs == step.rhs
