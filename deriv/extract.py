@@ -32,7 +32,7 @@ from it to refine an encoding by hand (add hints, expected refutations, correcti
 CONSTANTS = ("E", "I", "S", "oo", "pi", "zoo", "nan", "sqrt")  # sqrt: how x**(1/2) prints
 OPERATOR_CLASSES = (sp.Add, sp.Mul, sp.Pow, sp.Symbol, sp.Number, sp.Tuple, sp.NumberSymbol,
                     sp.core.numbers.ImaginaryUnit, sp.Dummy)
-RESERVED = {"sp", "prob", "Derivation", "d", "DOC", "DOMAIN", "PARAMS"}
+RESERVED = {"sp", "prob", "Derivation", "d", "DOC"}
 
 
 class ModulePrinter(StrPrinter):
@@ -69,7 +69,9 @@ def extract(path: str | Path) -> str:
     reading = read(path)
     lines = Path(path).read_text(encoding="utf-8").split("\n")
     expressions = [e for d in reading.derivations for s in d.steps for e in _expressions(s)]
-    symbols = sorted({s for e in expressions for s in e.atoms(sp.Symbol)}, key=lambda s: s.name)
+    declared = [s for d in reading.derivations for s in (*d.domain, *d.params) if isinstance(s, sp.Symbol)]
+    symbols = sorted({s for e in expressions for s in e.atoms(sp.Symbol)} | set(declared),
+                     key=lambda s: (s.name, str(s.assumptions0)))
     tables = {id(t): t for e in expressions for t in prob.tables_in(e)}.values()
     functions = sorted({f.func for e in expressions for f in e.atoms(AppliedUndef) if prob.table_of(f) is None},
                        key=lambda f: f.__name__)
@@ -81,8 +83,6 @@ def extract(path: str | Path) -> str:
            f"from sympy import {', '.join(sorted(set(heads) | set(CONSTANTS)))}", "",
            "from deriv import Derivation, prob", "", f"DOC = {Path(path).name!r}"]
     out += _declarations(symbols, tables, functions, names)
-    out += [f"DOMAIN = {{{', '.join(_domain_items(reading, names))}}}",
-            f"PARAMS = [{', '.join(names[s] for s in _params(reading))}]", ""]
     for derivation in reading.derivations:
         out += [""] + _derivation(derivation, lines, printer)
     return "\n".join(out) + "\n"
@@ -150,16 +150,6 @@ def _declarations(symbols, tables, functions, names) -> list[str]:
     return out + [""]
 
 
-def _domain_items(reading: Reading, names: dict) -> list[str]:
-    return [f"{names[s]}: ({lo!r}, {hi!r})" for n, (lo, hi) in reading.declarations.domain.items()
-            for s in names if isinstance(s, sp.Symbol) and s.name == n]
-
-
-def _params(reading: Reading) -> list[sp.Symbol]:
-    first = reading.derivations[0] if reading.derivations else None
-    return list(first.params) if first else []
-
-
 def _docstring(reading: Reading) -> str:
     notes = "\n".join(reading.notes())
     return (f'"""Derivations of {reading.path.name}, extracted by `deriv extract`.\n\n{notes}\n\n'
@@ -170,8 +160,10 @@ def _docstring(reading: Reading) -> str:
 
 def _derivation(derivation: Derivation, lines: list[str], printer: ModulePrinter) -> list[str]:
     p = printer.doprint
-    out = [f"d = Derivation({derivation.id!r}, {derivation.title!r}, source=DOC, domain=DOMAIN, "
-           f"params=PARAMS)"]
+    domain = ", ".join(f"{printer.doprint(k)}: ({lo!r}, {hi!r})" for k, (lo, hi) in derivation.domain.items())
+    params = ", ".join(printer.doprint(s) for s in derivation.params)
+    out = [f"d = Derivation({derivation.id!r}, {derivation.title!r}, source=DOC,",
+           f"               domain={{{domain}}}, params=[{params}])"]
     shown, current = set(), None
     for step in derivation.steps:
         if step.line not in shown and step.line is not None and 0 < step.line <= len(lines):
