@@ -14,8 +14,7 @@ from .numeric import FLOAT_POINTS, Sampling
 
 EXIT_PASS, EXIT_FAIL, EXIT_USAGE = 0, 1, 2
 
-VERIFY_HELP = """\
-Check every step of every derivation and print a report.
+VERIFY_HELP = r"""Check every step of every derivation and print a report.
 
 Each step is proved symbolically where possible (proved), otherwise sampled at many points in
 float64 with every doubtful point and a sample of agreeing points re-computed at 50 and 80
@@ -29,8 +28,8 @@ DOCUMENTS: in a Markdown (.md, .txt) or LaTeX (.tex) file, every display-math bl
 the steps A = B, B = C, C <= D, each at the line of its right-hand side; `\lim_{x \to a} g = v`
 is a limit; `\approx` is reported, never refuted. What the symbols mean comes from YAML front
 matter under `deriv:` or a sidecar DOC.deriv.yaml (symbols, domain, define, params, discrete,
-integrals, skip, claims). A line that cannot be read is an error step quoting the LaTeX.
-`deriv extract DOC` writes the equivalent derivation module.
+data, integrals, skip, claims, sections). A line that cannot be read is an error step quoting
+the LaTeX. `deriv extract DOC` writes the equivalent derivation module.
 
 Exit status: 0 the run passes, 1 it does not, 2 usage error or a module that could not be loaded.
 """
@@ -72,7 +71,7 @@ def build_parser() -> argparse.ArgumentParser:
                                  description=VERIFY_HELP, formatter_class=argparse.RawDescriptionHelpFormatter)
     verify.add_argument("paths", nargs="*", metavar="PATH",
                         help="derivation modules (.py), folders of them, or documents (.md, .txt, "
-                             ".tex: every display-math chain is checked, see DOCUMENTS below); "
+                             ".tex: every display-math chain is checked, see DOCUMENTS above); "
                              "default: the bundled derivations of CATSMILE-1019. Loading a module "
                              "runs its code; a document is only read.")
     verify.add_argument("--json", metavar="FILE", help="also write the results as JSON to FILE")
