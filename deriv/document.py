@@ -129,6 +129,11 @@ def display_blocks(document: Piece) -> Iterator[Block]:
         position = stop + len(closing)
 
 
+def _blank_comments(text: str) -> str:
+    """LaTeX `% comments` replaced by spaces (positions kept); `\\%` is a percent sign."""
+    return re.sub(r"(?<!\\)%[^\n]*", lambda found: " " * len(found.group(0)), text)
+
+
 def _blank_code(text: str) -> str:
     """The text with fenced code blocks replaced by spaces (positions kept)."""
     out, fenced = [], None
@@ -474,7 +479,7 @@ def read(path: str | Path) -> Reading:
         raise DocumentError(f"{path}: cannot be read: {exc}") from None
     declarations = read_declarations(path, text)
     _, matter_lines = front_matter(text)
-    document = piece_of(text)
+    document = piece_of(_blank_comments(text) if path.suffix.lower() == ".tex" else text)
     if matter_lines:  # blank the front matter, keeping line numbers
         end = text.index("\n", sum(len(line) + 1 for line in text.split("\n")[:matter_lines - 1]))
         document = Piece(re.sub(r"[^\n]", " ", text[:end]) + text[end:], document.lines)

@@ -299,3 +299,12 @@ def test_a_defined_constant_reads_as_its_value(tmp_path):
     doc.write_text("---\nderiv:\n  define: {k: \"2\"}\n---\n$$ k x = 2 x $$\n")
     (step,) = read(doc).derivations[0].steps
     assert step.lhs == step.rhs
+
+
+def test_latex_file_comments_are_not_read(tmp_path):
+    doc = tmp_path / "notes.tex"
+    doc.write_text("\\section{A}\n\\begin{equation}\n(a+1)^2 = a^2 + 2a + 1 % = a^2 + 1 (wrong, commented out)\n"
+                   "\\end{equation}\n")
+    steps = [s for d in read(doc).derivations for s in d.steps]
+    assert [(s.line, s.relation) for s in steps] == [(3, "eq")]
+    assert steps[0].rhs == sp.expand((sp.Symbol("a", real=True) + 1) ** 2)
