@@ -283,6 +283,12 @@ def structural_mutants(step: Step) -> list[Mutant]:
 DESIGNED = ("reverse", "tighten-one", "tighten-small")  # an inequality's mutants that claim more by design
 
 
+def mutable(step: Step) -> bool:
+    """A claim that has mutants: not an experiment, an unreadable line of a document, an
+    approximation (≈ is never refuted) or an expected refutation."""
+    return step.kind in ("relation", "limit") and step.relation != "approx" and step.expect is None
+
+
 def candidates(step: Step, scale: float | None) -> list[Mutant]:
     """Every mutant of a step, duplicates removed, in a fixed order that depends only on the step
     and the typical size `scale` (so a worker rebuilds exactly the list the planner numbered).
@@ -701,8 +707,7 @@ def run(paths: Sequence[str | Path], *, jobs: int = 1, keyword: str | None = Non
         on_collected(found)
     sampling = sampling or Sampling()
     directory = str(cache_directory) if cache_directory else None
-    tasks = [(i, s.index) for i, (_, d) in enumerate(found) for s in d.steps
-             if s.kind != "experiment" and s.expect is None]
+    tasks = [(i, s.index) for i, (_, d) in enumerate(found) for s in d.steps if mutable(s)]
     if use_cache:  # the engine's fingerprint of the code loaded now, before any worker forks
         from .cache import engine_fingerprint
         engine_fingerprint()
@@ -939,7 +944,7 @@ def main(args) -> int:
         return f"✗{counts['killed']} ={counts['equivalent']} !{counts['invalid']} ?{counts['survived']}"
 
     def on_collected(found):
-        total["n"] = sum(1 for _, d in found for s in d.steps if s.kind != "experiment" and s.expect is None)
+        total["n"] = sum(1 for _, d in found for s in d.steps if mutable(s))
         progress.update(task, total=total["n"], description="checking steps")
 
     def on_planned(plan):
