@@ -5,7 +5,8 @@ Registered through the `pytest11` entry point, so installing deriv is enough. It
 * `.py` files whose name does not start with `_` (nor `conftest.py`), in a directory named
   `derivations`, and
 * files matching a pattern of the ini option `deriv_files` (fnmatch globs on the path relative
-  to the rootdir, e.g. `docs/proofs/*.py`),
+  to the rootdir, e.g. `docs/proofs/*.py`; a glob may name Markdown/LaTeX documents too,
+  `posts/*.md`, which are read, not executed),
 
 and nothing else: a project that has no `derivations` directory and no `deriv_files` is not
 affected (`-p no:deriv` turns the plugin off altogether). **Collecting a derivation module runs
@@ -46,6 +47,7 @@ if False:  # noqa: SIM108 - for type checkers only
     from . import runner
 
 DIRECTORY = "derivations"
+DOCUMENT_SUFFIXES = (".md", ".markdown", ".tex", ".txt")  # = deriv.document.DOCUMENT_SUFFIXES
 PROPERTY_PREFIX = "deriv_"
 
 
@@ -103,11 +105,13 @@ def settings_of(config: pytest.Config) -> Settings:
 # -- collection -------------------------------------------------------------------------------
 
 def is_derivation_file(path: Path, config: pytest.Config) -> bool:
-    """The collection rule: *.py (not _*) in a directory named `derivations`, or a `deriv_files` glob."""
-    if path.suffix != ".py":
-        return False
-    if path.parent.name == DIRECTORY and not path.name.startswith("_") and path.name != "conftest.py":
+    """The collection rule: *.py (not _*) in a directory named `derivations`, or a `deriv_files`
+    glob (which may also name Markdown/LaTeX documents: `posts/*.md`)."""
+    if path.suffix == ".py" and path.parent.name == DIRECTORY and not path.name.startswith("_") \
+            and path.name != "conftest.py":
         return True
+    if path.suffix != ".py" and path.suffix.lower() not in DOCUMENT_SUFFIXES:
+        return False
     patterns = config.getini("deriv_files")
     if not patterns:
         return False

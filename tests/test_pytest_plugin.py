@@ -205,3 +205,19 @@ def test_options(pytester):
     bad = pytester.runpytest("--deriv-points", "0")
     assert bad.ret == pytest.ExitCode.USAGE_ERROR
     bad.stderr.fnmatch_lines(["*--deriv-points must be at least 1, not 0*"])
+
+
+def test_deriv_files_may_name_documents(pytester):
+    pytester.makeini("[pytest]\nderiv_files =\n    posts/*.md\n")
+    posts = pytester.path / "posts"
+    posts.mkdir()
+    (posts / "post.md").write_text("$$ (a + 1)^2 = a^2 + 2a + 1 $$\n\n$$ (a - 1)^2 = a^2 + 1 $$\n")
+    (pytester.path / "notes.md").write_text("$$ 1 = 2 $$\n")  # not matched: not collected
+    result = pytester.runpytest("-q", "--deriv-no-cache")
+    result.assert_outcomes(passed=1, failed=1)
+    result.stdout.fnmatch_lines(["*post/L3::step-1 (line 3)*"])
+
+
+def test_document_suffixes_agree_with_the_reader():
+    from deriv import document, pytest_plugin
+    assert pytest_plugin.DOCUMENT_SUFFIXES == document.DOCUMENT_SUFFIXES
