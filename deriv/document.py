@@ -443,6 +443,7 @@ class Reading:
     derivations: list[Derivation] = field(default_factory=list)
     declarations: Declarations = field(default_factory=Declarations)
     blocks: int = 0
+    prose: int = 0  # non-blank lines outside display math (front matter and code excluded)
     rows: int = 0
     steps: int = 0
     unreadable: int = 0
@@ -458,7 +459,8 @@ class Reading:
     def notes(self) -> list[str]:
         """What the report says once for the document."""
         out = [f"{self.path.name}: {self.blocks} display-math block(s), {self.rows} row(s): "
-               f"{self.steps} step(s), {self.unreadable} unreadable, {len(self.skipped)} skipped"]
+               f"{self.steps} step(s), {self.unreadable} unreadable, {len(self.skipped)} skipped; "
+               f"{self.prose} line(s) of prose"]
         if self.declarations.source:
             out.append(f"declarations from {self.declarations.source}")
         if self.undeclared:
@@ -498,8 +500,10 @@ def read(path: str | Path) -> Reading:
     reading = Reading(path, declarations=declarations, headings=_headings(text))
     before = len(model._created)
     try:
+        math_lines: set[int] = set()
         for block in display_blocks(document):
             reading.blocks += 1
+            math_lines.update(range(block.start, block.end + 1))
             _chain(reading, *context_at(block.start), f"{path.stem}/L{block.start}",
                    f"display math, lines {block.start}-{block.end}", split_rows(block.body))
         for line, text_of_claim in declarations.claims:
@@ -507,6 +511,8 @@ def read(path: str | Path) -> Reading:
                    split_rows(piece_of(text_of_claim.replace("\n", " "), line)))
     finally:
         del model._created[before:]
+    reading.prose = sum(1 for number, line in enumerate(_blank_code(document.text).split("\n"), start=1)
+                        if line.strip() and number not in math_lines)
     reading.undeclared = sorted({name for _, context in contexts.values() for name in context.undeclared
                                  if name not in CONSTANT_NAMES})
     for position, derivation in enumerate(reading.derivations):
