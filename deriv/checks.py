@@ -282,7 +282,7 @@ def _refuted(numeric: ScreenResult, domain: Domain, prefix: str = "", *, sides: 
     lhs, rhs, relation, deadline = sides
     where = ", ".join(f"{k}={v!r}" for k, v in ce.point.items()) or "(no free symbols)"
     detail = (f"{prefix}fails at {where}: lhs = {ce.lhs}, rhs = {ce.rhs} "
-              f"(difference {ce.difference}, stable at {PRECISIONS[0]} and {PRECISIONS[1]} digits)")
+              f"(difference {ce.difference}, {ce.stable_at()})")
     certificate = _certificate(lhs, rhs, relation, ce.point, deadline)
     evidence = numeric.evidence() | {"domain": domain.describe(), "certificate": certificate}
     if _contradicted(certificate, ce.difference):
@@ -394,7 +394,7 @@ def _const_refuted(numeric: ScreenResult, domain: Domain, twins: dict, sides: tu
     changed = ", ".join(f"{p.name}: {first[p.name]!r} → {point[t.name]!r}" for p, t in twins.items()
                         if t.name in point and p.name in first)
     detail = (f"lhs − rhs = {ce.lhs} at {first}, but {ce.rhs} when only the parameters change "
-              f"({changed}); stable at {PRECISIONS[0]} and {PRECISIONS[1]} digits")
+              f"({changed}); {ce.stable_at()}")
     evidence = numeric.evidence() | {"domain": domain.describe(), "second_point": second,
                                      "difference_at_first": ce.lhs, "difference_at_second": ce.rhs}
     lhs, rhs, deadline = sides

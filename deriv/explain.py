@@ -77,7 +77,7 @@ def evidence_lines(verdict: Verdict, relation: str = "eq") -> list[str]:
             lines.append(f"at support sizes {ev['sizes']}")
         if verdict.counterexample:
             lines.append(f"counterexample: {_point(verdict.counterexample)}")
-        dps = ev.get("hp_dps")
+        dps = ev.get("confirmed_dps") or ev.get("hp_dps")  # the precisions the difference held at
         at = f" (at {', '.join(map(str, dps))} digits)" if dps else ""
         for key, label in (("lhs_value", "lhs"), ("rhs_value", "rhs"), ("difference", "lhs − rhs")):
             if key in ev and "second_point" not in ev:

@@ -6,7 +6,8 @@ claims, *mutants*, and each must be refuted when checked exactly as the step is 
 relation, domain, parameters, hint, certificate and sizes; `deriv.runner.check_step`, the same
 ladder and verdict cache). Per mutant:
 
-* killed      -- refuted (a counterexample confirmed at 50 and 80 digits, the mutant real there);
+* killed      -- refuted (a counterexample stable at 50 and 80 digits and confirmed at 4x that
+                 precision, the mutant real there);
 * equivalent  -- not refuted, and *proved* to hold for the same reason as the step: the mutant's
                  rhs ≡ the step's rhs (for a const step: differs from it by a constant in the
                  parameters; for ≤/≥: implied by the step, rhs' ≥ rhs resp. ≤), with the proof;

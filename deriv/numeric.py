@@ -62,6 +62,12 @@ class PointCheck:
     lhs: str = ""
     rhs: str = ""
     difference: str = ""
+    digits: tuple[int, ...] = ()  # "fails": the precisions the difference was stable at
+
+    def stable_at(self) -> str:
+        """`stable at 50, 80 and 320 digits` (the precisions of a confirmed difference)."""
+        digits = [str(d) for d in self.digits] or [str(p) for p in PRECISIONS]
+        return f"stable at {', '.join(digits[:-1])} and {digits[-1]} digits"
 
 
 @dataclass
@@ -90,6 +96,8 @@ class ScreenResult:
         if self.counterexample is not None:
             data.update(lhs_value=self.counterexample.lhs, rhs_value=self.counterexample.rhs,
                         difference=self.counterexample.difference)
+            if self.counterexample.digits:
+                data["confirmed_dps"] = list(self.counterexample.digits)
         return data
 
 
@@ -183,16 +191,16 @@ class HighPrecision:
                 if self.relation != "eq" and (_is_complex(L) or _is_complex(R)):
                     return PointCheck(named, "unresolved", **shows)
                 if previous is not None and abs(d - previous) <= mpmath.mpf(10) ** -10 * abs(d):
-                    return self._confirm(point, named, d, dps, shows)
+                    return self._confirm(point, named, d, (previous_dps, dps), shows)
                 previous, previous_dps = d, dps
         return PointCheck(named, "unresolved", **shows)
 
-    def _confirm(self, point, named, d, dps: int, shows: dict) -> PointCheck:
+    def _confirm(self, point, named, d, stable: tuple[int, int], shows: dict) -> PointCheck:
         """A difference stable at two precisions is real -- unless both lost every digit to the
         same cancellation (at x ~ 1e70, (1+x)^2 - x^2 - 2x is 0.0 at 50 and at 80 digits). So it
         must also survive CONFIRM_FACTOR times the digits; if it changes there, it is decided at
         the next doubling, or left unresolved."""
-        previous = d
+        previous, dps = d, stable[-1]
         for factor in (CONFIRM_FACTOR, 2 * CONFIRM_FACTOR):
             higher = dps * factor
             try:
@@ -205,7 +213,7 @@ class HighPrecision:
             with mpmath.workdps(higher):
                 now = L - R
                 if abs(now - previous) <= mpmath.mpf(10) ** -10 * abs(now):
-                    return PointCheck(named, "fails", **shows)
+                    return PointCheck(named, "fails", **shows, digits=(*stable, higher))
                 scale = min(max(abs(L), abs(R)), SCALE_CAP)
                 if now == 0 or abs(now) <= REAL_DIFFERENCE * scale:
                     # the "difference" was cancellation noise: the sides agree here
