@@ -308,3 +308,14 @@ def test_latex_file_comments_are_not_read(tmp_path):
     steps = [s for d in read(doc).derivations for s in d.steps]
     assert [(s.line, s.relation) for s in steps] == [(3, "eq")]
     assert steps[0].rhs == sp.expand((sp.Symbol("a", real=True) + 1) ** 2)
+
+
+def test_probability_notation_from_a_document(tmp_path):
+    # CE = -Σ p log q = Σ p log(p/q) - Σ p log p = KL + H ≥ H, and line 93's sign error refuted
+    out = tmp_path / "kl.json"
+    run = _deriv("verify", str(FIXTURES / "kl.md"), "--json", str(out), cwd=tmp_path, cache=tmp_path / "c")
+    steps = _by_line(json.loads(out.read_text()))
+    assert all(steps[(line, "eq")]["status"] == "proved" for line in (7, 8, 9))
+    assert steps[(10, "ge")]["status"] in ("proved", "numeric")
+    assert steps[(14, "eq")]["status"] == "refuted" and steps[(14, "eq")]["counterexample"]
+    assert run.returncode == 1
