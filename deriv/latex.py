@@ -78,9 +78,9 @@ integrand and every bracket are opaque to the search). It applies to
 
 Probability notation (`deriv.prob`), for the variables of `context.discrete`:
 - `\sum_x g`, `\sum_{x}`, `\sum_{x,z}` -> `S(g, x, ...)`, Σ over the support; the body by the
-  TERM rule, so `\sum_x p \log q - \sum_x p \log p` is two sums; but a following term that
-  still depends on x belongs to the sum (`\sum_x p(x) \sum_z A + \sum_z B(z|x)` is
-  Σ_x p(x)(Σ_z A + Σ_z B): nothing else would bind that x).
+  TERM rule, so `\sum_x p \log q - \sum_x p \log p` is two sums. A following term that still
+  depends on x (`\sum_x p(x) A(x) + B(x)`) is ambiguous -- inside the sum, or outside with a
+  free x? -- and refused: add parentheses.
 - A name applied to discrete variables is a table entry: `p(x)` -> Table("p", x)(x),
   `q(z|x)` -> Table("q", z, given=x)(z, x), `p_{data}(y|x)`, `q_m(y|x)`; `p(x|z,m)` with one
   non-discrete symbol m among the given -> a table with `depends_on=m`. One table per signature
@@ -929,7 +929,7 @@ class _Reader:
                               f"or {tok.text}_x")
         end = _term_end(items, j)
         if upper is None:
-            end = self.extent_of_discrete_sum(items, end, lower, tok)
+            self.refuse_ambiguous_extent(items, end, lower, tok)
             body = self.expression(items[j:end], items[i:j])
             return self.slot(self.discrete_sum(tok, lower, body)), end
         body = self.expression(items[j:end], items[i:j])
@@ -941,22 +941,24 @@ class _Reader:
                   self.expression(upper, tok))
         return self.slot((sp.Sum if tok.text == r"\sum" else sp.Product)(body, limits)), end
 
-    def extent_of_discrete_sum(self, items: list, end: int, lower: list, tok: _Tok) -> int:
-        """Σ_x over a discrete variable also takes the following terms that still depend on x:
-        `\\sum_x p(x) \\sum_z A(z|x) + \\sum_z B(z|x)` is Σ_x p(x) (Σ_z A + Σ_z B), as its
-        author means (x would otherwise be free where nothing binds it). A term in which x is
-        summed again (`- \\sum_x p(x) \\log p(x)`) or absent ends the sum, as by the TERM rule."""
+    def refuse_ambiguous_extent(self, items: list, end: int, lower: list, tok: _Tok) -> None:
+        """Σ_x over a discrete variable ends at the next + or − (the TERM rule), unless the term
+        after it depends on x: `\\sum_x p(x) A(x) + B(x)` may mean Σ_x (p A + B) or (Σ_x p A) + B
+        with a free x, and authors write both. Refused rather than guessed: a wrong guess could
+        prove a claim the document does not make."""
+        if end >= len(items):
+            return
         variables = {self.symbol_of(part, tok) for part in _split(lower, ",")}
-        while end < len(items):
-            following = _term_end(items, end)
-            try:
-                term = self.expression(items[end:following], items[end:following])
-            except _Unreadable:
-                return end
-            if not term.free_symbols & variables:
-                return end
-            end = following
-        return end
+        following = _term_end(items, end)
+        try:
+            term = self.expression(items[end:following], items[end:following])
+        except _Unreadable:
+            return
+        free = set(prob.free_indices(term)) & variables  # KL(P, Q, x) does not depend on x
+        if free:
+            names = ", ".join(sorted(str(v) for v in free))
+            raise _Unreadable(items[end:following], f"does the sum over {names} before it cover this "
+                              f"term, which depends on {names}? Add parentheses")
 
     def discrete_sum(self, tok: _Tok, lower: list, body: sp.Expr) -> sp.Expr:
         variables = [self.symbol_of(part, tok) for part in _split(lower, ",")]

@@ -417,11 +417,12 @@ def test_data_tables_and_kronecker_delta():
     assert value.has(prob.delta(y, x))
 
 
-def test_a_following_term_that_depends_on_the_summed_variable_stays_in_the_sum():
+def test_a_following_term_that_depends_on_the_summed_variable_is_ambiguous():
     ctx = Context(discrete={"x": 2, "z": 2})
-    value = parse(r"\sum_{x} p(x) \sum_z q(z|x) \log r(x|z) + \sum_z q(z|x) \log w(z)", ctx)
-    assert isinstance(value, sp.Sum) and not value.free_symbols & {s for s in value.atoms(sp.Symbol)
-                                                                     if s.name in ("x", "z")}
+    with pytest.raises(LatexError, match="does the sum over x before it cover this term"):
+        parse(r"\sum_{x} p(x) \sum_z q(z|x) \log r(x|z) + \sum_z q(z|x) \log w(z)", ctx)
+    inside = parse(r"\sum_{x} p(x) \left( \sum_z q(z|x) \log r(x|z) + \sum_z q(z|x) \log w(z) \right)", ctx)
+    assert isinstance(inside, sp.Sum)
     two = parse(r"\sum_x p(x) \log q(x) - \sum_x p(x) \log p(x)", ctx)
     assert isinstance(two, sp.Add) and len(two.args) == 2
 
@@ -431,3 +432,12 @@ def test_one_letter_for_several_distributions_makes_distinct_tables():
     ctx = Context(discrete={"x": 2, "z": 2})
     value = parse(r"\sum_z q(z) q(x|z)", ctx)
     assert sorted(t.name for t in prob.tables_in(value)) == ["q", "q_x_z"]
+
+
+def test_a_divergence_after_a_sum_does_not_depend_on_its_summed_variables():
+    from deriv import prob
+    ctx = Context(discrete={"x": 2, "z": 2})
+    value = parse(r"\sum_{x} p(x) D_{KL}(e(z|x) || w(z)) - D_{KL}(p(x) e(z|x) || w(z) g(x|z))", ctx)
+    assert isinstance(value, sp.Add) and len(value.args) == 2
+    assert any(isinstance(arg, sp.Sum) for arg in value.args)
+    assert len(value.atoms(prob.KL)) == 2
