@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import argparse
+import importlib
 import sys
 
 from rich.console import Console
@@ -13,6 +14,7 @@ from .fastpath import BACKENDS, CROSSOVER_CACHED, CROSSOVER_COLD
 from .numeric import FLOAT_POINTS, Sampling
 
 EXIT_PASS, EXIT_FAIL, EXIT_USAGE = 0, 1, 2
+MODULE_COMMANDS = ("annotate", "plot", "extract", "mutate")  # deriv.<command>.main(args)
 
 VERIFY_HELP = r"""Check every step of every derivation and print a report.
 
@@ -101,20 +103,10 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.command == "verify":
         return verify(args)
-    if args.command == "annotate":
-        from . import annotate
-        return annotate.main(args)
-    if args.command == "plot":
-        from . import plot
-        return plot.main(args)
     if args.command == "check":
         return check_command(args)
-    if args.command == "extract":
-        from . import extract
-        return extract.main(args)
-    if args.command == "mutate":
-        from . import mutate
-        return mutate.main(args)
+    if args.command in MODULE_COMMANDS:  # imported only when used
+        return importlib.import_module(f".{args.command}", __package__).main(args)
     parser.print_help()
     return EXIT_USAGE
 
@@ -297,12 +289,17 @@ def verify(args) -> int:
         report.write_json(result, args.json)
         if not args.quiet:
             console.print(f"JSON written to {args.json}")
+    return exit_status(args, result, errors, "deriv", failed=not result.passed)
+
+
+def exit_status(args, result, errors: Console, command: str, failed: bool) -> int:
+    """2 when -k matched nothing or a module could not be loaded, else 1 if `failed`, else 0."""
     if args.keyword and not result.derivations and not result.failures:
-        errors.print(f"deriv: no derivation matches -k {args.keyword!r}")
+        errors.print(f"{command}: no derivation matches -k {args.keyword!r}")
         return EXIT_USAGE
     if result.failures:
         return EXIT_USAGE
-    return EXIT_PASS if result.passed else EXIT_FAIL
+    return EXIT_FAIL if failed else EXIT_PASS
 
 
 if __name__ == "__main__":

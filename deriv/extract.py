@@ -89,8 +89,7 @@ def extract(path: str | Path) -> str:
 
 
 def _expressions(step: Step) -> list[sp.Basic]:
-    out = [e for e in (step.lhs, step.rhs, step.var, step.point) if isinstance(e, sp.Basic)]
-    return out
+    return [e for e in (step.lhs, step.rhs, step.var, step.point) if isinstance(e, sp.Basic)]
 
 
 def _is_head(node) -> bool:

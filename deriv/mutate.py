@@ -920,7 +920,7 @@ def main(args) -> int:
     from rich.console import Console
 
     from . import runner
-    from .cli import derivation_paths, live_progress
+    from .cli import derivation_paths, exit_status, live_progress
 
     # piped to a file: wide enough for the table's derivation ids (COLUMNS still wins)
     console = Console(highlight=False, width=None if sys.stdout.isatty() or os.environ.get("COLUMNS") else 120)
@@ -965,9 +965,5 @@ def main(args) -> int:
     if args.json:
         write_json(result, args.json)
         console.print(f"JSON written to {args.json}")
-    if args.keyword and not result.derivations and not result.failures:
-        errors.print(f"deriv mutate: no derivation matches -k {args.keyword!r}")
-        return EXIT_USAGE
-    if result.failures:
-        return EXIT_USAGE
-    return EXIT_FAIL if any(r.outcome == "survived" for r in result.results()) else EXIT_PASS
+    return exit_status(args, result, errors, "deriv mutate",
+                       failed=any(r.outcome == "survived" for r in result.results()))
