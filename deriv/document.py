@@ -74,11 +74,6 @@ class Piece:
     def cut(self, start: int, end: int) -> "Piece":
         return Piece(self.text[start:end], self.lines[start:end])
 
-    def strip(self) -> "Piece":
-        left = len(self.text) - len(self.text.lstrip())
-        right = len(self.text.rstrip())
-        return self.cut(left, max(left, right))
-
 
 def piece_of(text: str, first_line: int = 1) -> Piece:
     lines, line = [], first_line
